@@ -1,0 +1,45 @@
+# Source this file in a shell to use the workspace:   source env.bash
+# (made usable by `make setup`). It activates .venv, the ROS 2 underlay (apt ROS 2 when
+# /opt/ros/<distro> exists, else the ROS 2 Jazzy PyPI wheels in .venv), the colcon overlay in
+# install/, and the tuned Fast DDS transport.
+#
+# REID_DDS_PROFILE=local (default here) keeps every DDS packet on this host (shared memory
+# only); REID_DDS_PROFILE=robot keeps UDP beside shared memory so other computers (RViz)
+# see the topics.
+_reid_ws="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
+if [ ! -f "$_reid_ws/.venv/bin/activate" ]; then
+  echo "env.bash: $_reid_ws/.venv is missing; run 'make setup' first" >&2
+  return 1 2>/dev/null || exit 1
+fi
+for _reid_distro in jazzy humble kilted rolling; do
+  if [ -f "/opt/ros/$_reid_distro/setup.bash" ]; then
+    # shellcheck disable=SC1090
+    . "/opt/ros/$_reid_distro/setup.bash"
+    break
+  fi
+done
+# shellcheck disable=SC1091
+. "$_reid_ws/.venv/bin/activate"
+if [ -z "${ROS_DISTRO:-}" ]; then
+  # PyPI wheels: the venv is the ROS prefix (colcon and ament need to be told so)
+  export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+  export CMAKE_PREFIX_PATH="$VIRTUAL_ENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export ROS_DISTRO=jazzy
+fi
+if [ -f "$_reid_ws/install/local_setup.bash" ]; then
+  # shellcheck disable=SC1091
+  COLCON_CURRENT_PREFIX="$_reid_ws/install" . "$_reid_ws/install/local_setup.bash"
+fi
+export RMW_IMPLEMENTATION=rmw_fastrtps_cpp
+case "${REID_DDS_PROFILE:-local}" in
+  robot) export FASTRTPS_DEFAULT_PROFILES_FILE="$_reid_ws/config/fastdds.xml" ;;
+  *)     export FASTRTPS_DEFAULT_PROFILES_FILE="$_reid_ws/config/fastdds_local.xml" ;;
+esac
+# glibc: keep image-sized buffers out of mmap/munmap churn (removes ~1000 page faults per image)
+export MALLOC_MMAP_THRESHOLD_=33554432
+export MALLOC_TRIM_THRESHOLD_=134217728
+# ultralytics must never try the network or pip at run time
+export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=False
+export YOLO_CONFIG_DIR="${YOLO_CONFIG_DIR:-$HOME/.cache/reid_tracker_ros/ultralytics}"
+export REID_TRACKER_WS="$_reid_ws"
+unset _reid_ws _reid_distro

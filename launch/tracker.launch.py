@@ -1,0 +1,44 @@
+"""Camera pipeline: detector -> embedder -> tracker on a live image topic.
+
+    ros2 launch reid_tracker_ros tracker.launch.py image:=/camera/image_raw
+    ros2 launch launch/tracker.launch.py image:=/camera/color/image_raw config:=/path/my.yaml detector:=ultralytics
+
+The nodes, parameter files and remappings come from reid_tracker_ros.graph, the same
+description the local runner (tests, demo, evaluator) starts, so both run the same graph.
+"""
+import os
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from reid_tracker_ros.graph import PACKAGE, environment, pipeline
+
+ARGUMENTS = {
+    "image": ("/camera/image_raw", "input sensor_msgs/Image topic"),
+    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
+    "detector": ("", "detector backend override: ultralytics | public (empty: the config's value)"),
+    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only)"),
+}
+
+
+def _actions(context, *_, **__):
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    actions = []
+    for key, val in environment(value["dds_profile"]).items():
+        if key not in os.environ:  # a user's own setting wins
+            actions.append(SetEnvironmentVariable(key, val))
+    specs = pipeline([value["config"]], image_topic=value["image"], detector_backend=value["detector"] or None)
+    for spec in specs:
+        parameters = list(spec.param_files) + ([spec.overrides] if spec.overrides else [])
+        actions.append(Node(package=PACKAGE, executable=spec.executable, name=spec.name, output="screen",
+                            parameters=parameters, remappings=list(spec.remappings)))
+    return actions
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=_actions)])

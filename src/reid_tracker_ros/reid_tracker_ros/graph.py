@@ -1,0 +1,97 @@
+"""The node graph, described once and started two ways.
+
+``launch/*.launch.py`` turn these specs into ``launch_ros`` Node actions on a robot;
+:mod:`reid_tracker_ros.runner` starts the very same specs as processes where ``launch``
+is not installed (tests, the demo, the evaluator). Nothing about nodes, executables,
+parameter files or remappings is written anywhere else.
+
+Topics (relative names resolve inside the launch namespace)::
+
+    image (sensor_msgs/Image) --> detector --> detections (reid_msgs/DetectionArray)
+    public_detections (DetectionArray, only for backend 'public') --^
+    image + detections --> embedder --> embedded_detections (reid_msgs/EmbeddedDetectionArray)
+    embedded_detections --> tracker --> tracks (reid_msgs/TrackArray)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import config_path, package_share_dir
+
+PACKAGE = "reid_tracker_ros"
+DEFAULT_IMAGE_TOPIC = "/camera/image_raw"
+PUBLIC_DETECTIONS_TOPIC = "/mot/public_detections"
+OUTPUT_TOPICS = {"detections": "detections", "embedded_detections": "embedded_detections", "tracks": "tracks"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of the graph: what a launch_ros Node action or a local process needs."""
+
+    name: str
+    executable: str  # console script installed in lib/reid_tracker_ros
+    module: str  # python -m <module> runs the same main()
+    param_files: tuple[str, ...]
+    overrides: dict = field(default_factory=dict)  # parameters set on top of the files
+    remappings: tuple[tuple[str, str], ...] = ()
+
+
+def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
+             image_topic: str = DEFAULT_IMAGE_TOPIC,
+             detector_backend: str | None = None,
+             public_detections_topic: str = PUBLIC_DETECTIONS_TOPIC,
+             tracker: str | None = None,
+             embedder_model: str | None = None) -> list[NodeSpec]:
+    """detector -> embedder -> tracker. ``config_files`` are applied in order (later wins);
+    ``default.yaml`` is always first so every parameter has a value."""
+    files = [str(config_path("default.yaml"))]
+    files += [str(config_path(f)) for f in config_files if Path(f).name != "default.yaml"]
+    files_t = tuple(files)
+    image_remap = (("image", image_topic),)
+    detector_overrides = {"backend": detector_backend} if detector_backend else {}
+    embedder_overrides = {"model": embedder_model} if embedder_model else {}
+    tracker_overrides = {"tracker": tracker} if tracker else {}
+    return [
+        NodeSpec("detector", "detector_node", f"{PACKAGE}.nodes.detector_node", files_t, detector_overrides,
+                 image_remap + (("public_detections", public_detections_topic),)),
+        NodeSpec("embedder", "embedder_node", f"{PACKAGE}.nodes.embedder_node", files_t, embedder_overrides,
+                 image_remap),
+        NodeSpec("tracker", "tracker_node", f"{PACKAGE}.nodes.tracker_node", files_t, tracker_overrides),
+    ]
+
+
+EVALUATOR_EXECUTABLE = "evaluate"
+EVALUATION_CONFIG = "mot_eval.yaml"
+
+
+def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = None,
+                        image_topic: str = DEFAULT_IMAGE_TOPIC,
+                        extra_config: list[str] | tuple[str, ...] = ()) -> list[NodeSpec]:
+    """The graph for MOT replay: default.yaml, then mot_eval.yaml (reliable QoS, deep queues),
+    then any extra files; ``detector_backend`` 'public' or 'ultralytics'."""
+    return pipeline([EVALUATION_CONFIG, *extra_config], image_topic=image_topic,
+                    detector_backend=detector_backend, tracker=tracker)
+
+
+def dds_profile(kind: str = "robot") -> Path:
+    """The tuned Fast DDS profile: 'robot' (shared memory + UDP) or 'local' (shared memory
+    only: every packet stays on this host; tests, demo, evaluation)."""
+    names = {"robot": "fastdds.xml", "local": "fastdds_local.xml"}
+    if kind not in names:
+        raise ValueError(f"DDS profile must be one of {sorted(names)}, got {kind!r}")
+    return package_share_dir() / "config" / names[kind]
+
+
+def environment(profile: str = "robot") -> dict[str, str]:
+    """Environment every node process gets (launch files set the same)."""
+    return {
+        "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp",
+        # Jazzy's Fast DDS 2.14 reads this name and silently ignores FASTDDS_DEFAULT_PROFILES_FILE
+        "FASTRTPS_DEFAULT_PROFILES_FILE": str(dds_profile(profile)),
+        # glibc: no mmap/munmap churn for image-sized buffers (~1000 page faults less per image)
+        "MALLOC_MMAP_THRESHOLD_": "33554432",
+        "MALLOC_TRIM_THRESHOLD_": "134217728",
+        "YOLO_OFFLINE": "1",
+        "YOLO_AUTOINSTALL": "False",
+    }

@@ -1,0 +1,116 @@
+"""Start the graph of :mod:`reid_tracker_ros.graph` as local processes (no ``launch`` needed).
+
+Each node runs as ``python -m <module> --ros-args ...`` with the same parameter files,
+overrides and remappings a launch file would give it, its output in a log file per node.
+Used by the evaluator, the demo and the integration tests; ``run_graph`` is its CLI.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .graph import DEFAULT_IMAGE_TOPIC, NodeSpec, environment, pipeline
+
+
+def ros_arguments(spec: NodeSpec) -> list[str]:
+    """The --ros-args a launch_ros Node action would produce for this spec."""
+    args = ["--ros-args", "-r", f"__node:={spec.name}"]
+    for f in spec.param_files:
+        args += ["--params-file", f]
+    for key, value in spec.overrides.items():
+        args += ["-p", f"{key}:={json.dumps(value) if not isinstance(value, str) else value}"]
+    for src, dst in spec.remappings:
+        args += ["-r", f"{src}:={dst}"]
+    return args
+
+
+class GraphRunner:
+    """Runs node processes; ``with GraphRunner(specs) as g:`` stops them on exit."""
+
+    def __init__(self, specs: list[NodeSpec], log_dir: str | os.PathLike, profile: str = "local",
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.specs = specs
+        self.log_dir = Path(log_dir)
+        self.env = {**os.environ, **environment(profile), **(extra_env or {})}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, object] = {}
+
+    def start(self) -> "GraphRunner":
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for spec in self.specs:
+            log = open(self.log_dir / f"{spec.name}.log", "w")
+            self._logs[spec.name] = log
+            cmd = [sys.executable, "-u", "-m", spec.module, *ros_arguments(spec)]
+            self.procs[spec.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                                     start_new_session=True)
+        return self
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.log_dir / f"{name}.log"
+        text = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return "\n".join(text[-lines:])
+
+    def check_alive(self) -> None:
+        """Raise RuntimeError with the node's last log lines if any node process has exited."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"node '{name}' exited with code {proc.returncode}; its log "
+                                   f"({self.log_dir / (name + '.log')}) ends with:\n{self.log_tail(name)}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for log in self._logs.values():
+            log.close()
+
+    def __enter__(self) -> "GraphRunner":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Start detector -> embedder -> tracker without ros2 launch.")
+    parser.add_argument("--config", action="append", default=[], help="extra parameter YAML (repeatable)")
+    parser.add_argument("--image", default=DEFAULT_IMAGE_TOPIC, help="input image topic")
+    parser.add_argument("--detector", choices=("ultralytics", "public"), help="detector backend override")
+    parser.add_argument("--tracker", help="tracker strategy override")
+    parser.add_argument("--profile", choices=("robot", "local"), default="robot",
+                        help="Fast DDS profile: robot (SHM+UDP) or local (SHM only, this host)")
+    parser.add_argument("--log-dir", default="runs/graph-logs")
+    args = parser.parse_args(argv)
+    specs = pipeline(args.config or ["default.yaml"], image_topic=args.image, detector_backend=args.detector,
+                     tracker=args.tracker)
+    runner = GraphRunner(specs, args.log_dir, profile=args.profile).start()
+    print(f"started {', '.join(s.name for s in specs)}; logs in {args.log_dir}; Ctrl-C stops", flush=True)
+    try:
+        while True:
+            runner.check_alive()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        runner.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

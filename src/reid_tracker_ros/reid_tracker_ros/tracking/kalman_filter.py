@@ -1,0 +1,253 @@
+"""Constant-velocity Kalman filters over bounding boxes, vectorised over many tracks.
+
+Every method works on *stacks*: ``mean`` is (M, 8) and ``covariance`` is (M, 8, 8), one row per
+track, so a tracker predicts/updates all of its tracks with a handful of numpy calls instead of a
+Python loop. The state is a 4-d box measurement plus its 4 velocities (units per frame).
+
+The box parameterisation and the noise model are the only things that differ between variants, so
+they are hooks: :class:`KalmanFilterXYAH` (centre x, centre y, aspect w/h, height) is implemented
+here; an ``xywh`` variant overrides the conversions and ``_*_std`` hooks, and an NSA variant
+(measurement noise scaled by ``1 - confidence``) only needs ``scale_by_confidence=True`` by default,
+because :meth:`ConstantVelocityKalmanFilter.update` already takes per-detection confidences.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# 0.95 quantile of the chi-square distribution by degrees of freedom: the Mahalanobis gate.
+CHI2INV95: dict[int, float] = {
+    1: 3.8415,
+    2: 5.9915,
+    3: 7.8147,
+    4: 9.4877,
+    5: 11.0705,
+    6: 12.5916,
+    7: 14.0671,
+    8: 15.5073,
+    9: 16.9190,
+}
+
+# Smallest noise scale [px]: keeps covariances positive definite for (near) zero-size boxes.
+_MIN_SCALE = 1.0
+# Smallest (1 - confidence) factor for confidence-scaled measurement noise: a detection with
+# confidence 1 must not get a singular innovation covariance.
+_MIN_NOISE_FACTOR = 1e-3
+
+
+def _as_stack(x: np.ndarray, width: int, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and x.size == width:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ValueError(f"{name} must have shape (N, {width}), got {x.shape}")
+    return x
+
+
+class ConstantVelocityKalmanFilter:
+    """Shared linear algebra; subclasses choose the box parameterisation and noise scales."""
+
+    ndim = 4  # measurement dimension
+    name = "base"
+
+    def __init__(self, std_weight_position: float = 1.0 / 20.0,
+                 std_weight_velocity: float = 1.0 / 160.0, dt: float = 1.0) -> None:
+        self.std_weight_position = float(std_weight_position)
+        self.std_weight_velocity = float(std_weight_velocity)
+        n = self.ndim
+        self._motion = np.eye(2 * n)
+        self._motion[np.arange(n), n + np.arange(n)] = dt
+        self._motion_t = self._motion.T.copy()
+        self._diag8 = np.arange(2 * n)
+        self._diag4 = np.arange(n)
+
+    @property
+    def state_dim(self) -> int:
+        return 2 * self.ndim
+
+    # ------------------------------------------------------------------ format hooks
+    def measurement_from_xyxy(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) xyxy boxes -> (N, ndim) measurements in this filter's parameterisation."""
+        raise NotImplementedError
+
+    def xyxy_from_state(self, mean: np.ndarray) -> np.ndarray:
+        """(M, 8) states -> (M, 4) xyxy boxes (widths/heights clipped at 0)."""
+        raise NotImplementedError
+
+    def velocity(self, mean: np.ndarray) -> np.ndarray:
+        """(M, 2) box-centre velocity [px/frame]; both variants keep the centre in dims 0-1."""
+        return np.asarray(mean)[:, self.ndim:self.ndim + 2].copy()
+
+    # ------------------------------------------------------------------ noise hooks
+    def _initial_std(self, measurement: np.ndarray) -> np.ndarray:
+        """(N, 8) prior standard deviations of a new track."""
+        raise NotImplementedError
+
+    def _process_std(self, mean: np.ndarray) -> np.ndarray:
+        """(M, 8) process-noise standard deviations for one prediction step."""
+        raise NotImplementedError
+
+    def _measurement_std(self, mean: np.ndarray) -> np.ndarray:
+        """(M, ndim) measurement-noise standard deviations."""
+        raise NotImplementedError
+
+    def measurement_variance(self, mean: np.ndarray, confidences: np.ndarray | None = None,
+                             scale_by_confidence: bool = False) -> np.ndarray:
+        """(M, ndim) diagonal of R; scaled by ``1 - confidence`` (NSA) when asked."""
+        var = np.square(self._measurement_std(mean))
+        if scale_by_confidence:
+            if confidences is None:
+                raise ValueError("scale_by_confidence=True needs per-detection confidences")
+            conf = np.asarray(confidences, dtype=np.float64).reshape(-1)
+            if conf.shape[0] != var.shape[0]:
+                raise ValueError(f"got {conf.shape[0]} confidences for {var.shape[0]} tracks")
+            factor = np.clip(1.0 - conf, _MIN_NOISE_FACTOR, 1.0)
+            var = var * factor[:, None]
+        return var
+
+    # ------------------------------------------------------------------ filter
+    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New tracks from (N, ndim) measurements: zero velocity, height-scaled uncertainty."""
+        z = _as_stack(measurement, self.ndim, "measurement")
+        n = len(z)
+        mean = np.zeros((n, 2 * self.ndim))
+        mean[:, :self.ndim] = z
+        cov = np.zeros((n, 2 * self.ndim, 2 * self.ndim))
+        cov[:, self._diag8, self._diag8] = np.square(self._initial_std(z))
+        return mean, cov
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One constant-velocity step for all tracks (returns new arrays)."""
+        if len(mean) == 0:
+            return mean.copy(), covariance.copy()
+        new_mean = mean @ self._motion_t
+        new_cov = self._motion @ covariance @ self._motion_t
+        new_cov[:, self._diag8, self._diag8] += np.square(self._process_std(mean))
+        return new_mean, new_cov
+
+    def project(self, mean: np.ndarray, covariance: np.ndarray,
+                confidences: np.ndarray | None = None,
+                scale_by_confidence: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """State -> measurement space: (M, ndim) mean and (M, ndim, ndim) innovation covariance."""
+        n = self.ndim
+        proj_mean = mean[:, :n]
+        proj_cov = covariance[:, :n, :n].copy()
+        proj_cov[:, self._diag4, self._diag4] += self.measurement_variance(
+            mean, confidences, scale_by_confidence)
+        return proj_mean, proj_cov
+
+    def update(self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray,
+               confidences: np.ndarray | None = None,
+               scale_by_confidence: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Correct track i with measurement row i (M rows each); returns new arrays.
+
+        ``confidences`` (M,) are only used when ``scale_by_confidence`` is set (NSA filter).
+        """
+        z = _as_stack(measurement, self.ndim, "measurement")
+        if len(z) != len(mean):
+            raise ValueError(f"got {len(z)} measurements for {len(mean)} tracks")
+        if len(z) == 0:
+            return mean.copy(), covariance.copy()
+        n = self.ndim
+        proj_mean, proj_cov = self.project(mean, covariance, confidences, scale_by_confidence)
+        hp = covariance[:, :n, :]  # H P: (M, n, 2n)
+        # K = P H^T S^-1, so K^T = S^-1 H P (S and P symmetric): one batched solve.
+        gain = np.linalg.solve(proj_cov, hp).transpose(0, 2, 1)  # (M, 2n, n)
+        innovation = z - proj_mean
+        new_mean = mean + np.matmul(gain, innovation[:, :, None])[:, :, 0]
+        new_cov = covariance - gain @ hp
+        new_cov = 0.5 * (new_cov + new_cov.transpose(0, 2, 1))
+        return new_mean, new_cov
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
+                        only_position: bool = False) -> np.ndarray:
+        """(M, N) squared Mahalanobis distance of every measurement to every track's projection.
+
+        Compare with :meth:`gating_threshold` (chi-square 0.95 quantile). ``only_position`` uses
+        the centre (2 dof) only, which tolerates shape changes.
+        """
+        z = _as_stack(measurements, self.ndim, "measurements")
+        m, k = len(mean), len(z)
+        if m == 0 or k == 0:
+            return np.zeros((m, k))
+        proj_mean, proj_cov = self.project(mean, covariance)
+        if only_position:
+            proj_mean, proj_cov, z = proj_mean[:, :2], proj_cov[:, :2, :2], z[:, :2]
+        diff = z[None, :, :] - proj_mean[:, None, :]  # (M, N, d)
+        solved = np.linalg.solve(proj_cov, diff.transpose(0, 2, 1))  # (M, d, N)
+        return np.einsum("mnd,mdn->mn", diff, solved)
+
+    def gating_threshold(self, only_position: bool = False) -> float:
+        return CHI2INV95[2 if only_position else self.ndim]
+
+
+class KalmanFilterXYAH(ConstantVelocityKalmanFilter):
+    """State (cx, cy, a, h, vx, vy, va, vh); noise proportional to the box height."""
+
+    name = "xyah"
+
+    def measurement_from_xyxy(self, boxes: np.ndarray) -> np.ndarray:
+        b = _as_stack(boxes, 4, "boxes")
+        w = b[:, 2] - b[:, 0]
+        h = b[:, 3] - b[:, 1]
+        out = np.empty_like(b)
+        out[:, 0] = b[:, 0] + 0.5 * w
+        out[:, 1] = b[:, 1] + 0.5 * h
+        # Aspect of a zero-height box is undefined: treat the height as tiny, not zero.
+        out[:, 2] = w / np.maximum(h, 1e-6)
+        out[:, 3] = h
+        return out
+
+    def xyxy_from_state(self, mean: np.ndarray) -> np.ndarray:
+        mean = np.asarray(mean, dtype=np.float64)
+        h = np.maximum(mean[:, 3], 0.0)
+        w = np.maximum(mean[:, 2] * h, 0.0)
+        out = np.empty((len(mean), 4))
+        out[:, 0] = mean[:, 0] - 0.5 * w
+        out[:, 1] = mean[:, 1] - 0.5 * h
+        out[:, 2] = out[:, 0] + w
+        out[:, 3] = out[:, 1] + h
+        return out
+
+    def _height(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x[:, 3], _MIN_SCALE)
+
+    def _initial_std(self, measurement: np.ndarray) -> np.ndarray:
+        h = self._height(measurement)
+        p, v = 2.0 * self.std_weight_position * h, 10.0 * self.std_weight_velocity * h
+        std = np.empty((len(h), 8))
+        std[:, [0, 1, 3]] = p[:, None]
+        std[:, [4, 5, 7]] = v[:, None]
+        std[:, 2] = 1e-2
+        std[:, 6] = 1e-5
+        return std
+
+    def _process_std(self, mean: np.ndarray) -> np.ndarray:
+        h = self._height(mean)
+        p, v = self.std_weight_position * h, self.std_weight_velocity * h
+        std = np.empty((len(h), 8))
+        std[:, [0, 1, 3]] = p[:, None]
+        std[:, [4, 5, 7]] = v[:, None]
+        std[:, 2] = 1e-2
+        std[:, 6] = 1e-5
+        return std
+
+    def _measurement_std(self, mean: np.ndarray) -> np.ndarray:
+        p = self.std_weight_position * self._height(mean)
+        std = np.empty((len(p), 4))
+        std[:, [0, 1, 3]] = p[:, None]
+        std[:, 2] = 1e-1
+        return std
+
+
+KALMAN_FILTERS: dict[str, type[ConstantVelocityKalmanFilter]] = {
+    KalmanFilterXYAH.name: KalmanFilterXYAH,
+}
+
+
+def make_kalman_filter(name: str) -> ConstantVelocityKalmanFilter:
+    """Instantiate a registered filter by name (ValueError listing valid names otherwise)."""
+    try:
+        return KALMAN_FILTERS[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown Kalman filter {name!r}; valid: {sorted(KALMAN_FILTERS)}") from None

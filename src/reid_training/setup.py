@@ -1,0 +1,22 @@
+"""ament_python package for offline ReID/GAN training. Filled by the ReID training issue;
+today it holds the package skeleton so the workspace layout is final."""
+from setuptools import find_packages, setup
+
+PACKAGE = "reid_training"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "tests"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="reid_tracker maintainers",
+    maintainer_email="maintainers@reid-tracker.invalid",
+    description="Offline ReID and GAN training for reid_tracker_ros",
+    license="MIT",
+    entry_points={"console_scripts": []},
+)
