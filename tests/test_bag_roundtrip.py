@@ -179,6 +179,20 @@ def test_missing_det_file_gives_empty_arrays(tmp_path: Path) -> None:
     assert any("det.txt" in w for w in summary.warnings)
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_corrupt_image_is_blank_and_wrong_size_is_an_error(tmp_path: Path, compressed: bool) -> None:
+    seq = make_sequence(tmp_path)
+    (seq / "img1" / "000002.jpg").write_bytes(b"not a jpeg")
+    with pytest.warns(UserWarning, match="written black"):
+        summary = convert_sequence(seq, tmp_path / "bag", compressed=compressed, progress=False)
+    assert summary.blank_frames == (2, MISSING_FRAME)
+    assert not image_to_numpy(list(BagFrames(summary.path))[1].image_msg).any()
+    assert cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((H, 2 * W, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"000001\.jpg is 128x48"):
+        convert_sequence(seq, tmp_path / "bag2", compressed=compressed, progress=False)
+    assert not (tmp_path / "bag2").exists()  # no half-written bag left behind
+
+
 def test_broken_seqinfo_is_reported(tmp_path: Path) -> None:
     seq = make_sequence(tmp_path)
     (seq / "seqinfo.ini").write_text("[Sequence]\nname=TINY-01\n")
@@ -249,3 +263,14 @@ def test_raw_bytes_deserialise_with_rclpy(seq: Path, tmp_path: Path) -> None:
         (_, _, raw), = reader.messages(connections=[conn])
     text = serialization.deserialize_message(bytes(raw), std_msg.String).data
     assert json.loads(text) == frames.sequence_info()
+
+
+def test_find_msg_dir_falls_back_to_the_source_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from reid_tracker_ros.mot import msg_types
+
+    monkeypatch.setattr(msg_types, "_installed_msg_dir", lambda: None)
+    source = msg_types.find_msg_dir()
+    assert source.parts[-2:] == ("reid_msgs", "msg") and (source / "DetectionArray.msg").is_file()
+    monkeypatch.setattr(msg_types, "_SOURCE_MSG_DIR", tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="reid_msgs"):
+        msg_types.find_msg_dir()

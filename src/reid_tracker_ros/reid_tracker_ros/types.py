@@ -53,7 +53,9 @@ class Detections:
         self.scores = np.asarray(self.scores, dtype=np.float64).reshape(n)
         self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(n)
         if self.embeddings is not None:
-            self.embeddings = np.asarray(self.embeddings, dtype=np.float32).reshape(n, -1)
+            emb = np.asarray(self.embeddings, dtype=np.float32)
+            dim = emb.shape[-1] if emb.ndim == 2 else (emb.size // n if n else 0)
+            self.embeddings = emb.reshape(n, dim)
 
     def __len__(self) -> int:
         return len(self.boxes)

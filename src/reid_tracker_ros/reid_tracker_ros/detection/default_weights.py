@@ -20,6 +20,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "default"
@@ -117,8 +118,10 @@ def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
     try:
         local = work / weights.name
         shutil.copy2(weights, local)
-        out = YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=simplify,
-                                      device="cpu")
+        with warnings.catch_warnings():  # torch warns that ultralytics uses its legacy ONNX exporter
+            warnings.simplefilter("ignore", DeprecationWarning)
+            out = YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=simplify,
+                                          device="cpu")
         out_path = Path(out) if out else local.with_suffix(".onnx")
         if not out_path.is_file() or out_path.stat().st_size == 0:
             raise RuntimeError(f"ultralytics export of {weights} produced no ONNX file at {out_path}")

@@ -67,7 +67,8 @@ def resolve_model_path(model: str | os.PathLike, imgsz: int = 640) -> Path:
 class UltralyticsDetector(DetectorBackend):
     """YOLO detector; pose models are used for their person boxes only (keypoints dropped).
 
-    ``classes``: class ids to keep (``(0,)`` = COCO person); ``None`` keeps all classes.
+    ``classes``: class ids to keep (``(0,)`` = COCO person); ``None`` or empty keeps all classes
+    (a ROS integer-array parameter cannot be None, so empty means "all").
     ``imgsz`` must match the size a static ONNX/engine file was exported for; for model
     ``"default"`` the matching export is created on first use.
     """
@@ -86,7 +87,7 @@ class UltralyticsDetector(DetectorBackend):
         self.iou = float(iou)
         self.imgsz = int(imgsz)
         self.device = str(device)
-        self.classes = None if classes is None else [int(c) for c in classes]
+        self.classes = [int(c) for c in classes] if classes is not None and len(classes) else None
         self.half = bool(half)
         self.max_det = int(max_det)
         self.name = f"ultralytics:{self.model_path.name}"
@@ -117,10 +118,10 @@ class UltralyticsDetector(DetectorBackend):
 
     @property
     def input_hw(self) -> tuple[int, int] | None:
-        """Network input (height, width) actually used; known after the first image.
+        """Network input size (height, width) in effect; known after the first image.
 
-        Static ONNX/engine files keep their export size whatever ``imgsz`` says; ``.pt`` models
-        letterbox to a stride-aligned rectangle per image, so this is the latest image's size.
+        Static ONNX/engine files keep their export size whatever ``imgsz`` says. ``.pt`` models
+        report ``imgsz`` but letterbox each image to a stride-aligned rectangle inside it.
         """
         predictor = getattr(self._model, "predictor", None)
         imgsz = getattr(predictor, "imgsz", None)
@@ -128,7 +129,8 @@ class UltralyticsDetector(DetectorBackend):
 
     def detect(self, image_rgb: np.ndarray) -> Detections:
         """Detect in an RGB image; ultralytics expects BGR numpy, converted here once."""
-        image_bgr = cv2.cvtColor(check_image(image_rgb), cv2.COLOR_RGB2BGR)
+        image_rgb = np.ascontiguousarray(check_image(image_rgb))  # no-op unless a flipped/strided view
+        image_bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
         results = self._model.predict(image_bgr, **self._predict_kwargs)
         boxes = results[0].boxes
         if boxes is None or len(boxes) == 0:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
 import sys
 import warnings
@@ -28,8 +27,6 @@ from tqdm import tqdm
 
 from reid_tracker_ros.mot.io import frame_paths, read_detections, read_seqinfo
 from reid_tracker_ros.mot.msg_types import get_store, message_definition, rihs01
-
-LOG = logging.getLogger(__name__)
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_TYPE = "sensor_msgs/msg/CompressedImage"
@@ -251,6 +248,8 @@ def convert_sequence(
         det_file = seq_dir / "det" / "det.txt"
         if det_file.is_file():
             detections = read_detections(det_file, det_min_score)
+            if getattr(detections, "skipped", 0):  # io.py already logged it; keep it in the summary
+                notes.append(f"{det_file}: {detections.skipped} invalid detection rows skipped")
             beyond = sorted(f for f in detections if not 1 <= int(f) <= n_total)
             if beyond:
                 warn(f"{det_file}: detections for frames outside 1..{info.seq_length} ignored: {beyond[:10]}")

@@ -31,7 +31,7 @@ def _installed_msg_dir() -> Path | None:
         return None
     try:
         msg_dir = Path(get_package_share_directory(PACKAGE)) / "msg"
-    except (PackageNotFoundError, LookupError, ValueError):
+    except (PackageNotFoundError, LookupError, ValueError, OSError):  # OSError: AMENT_PREFIX_PATH unset
         return None
     return msg_dir if any(msg_dir.glob("*.msg")) else None
 

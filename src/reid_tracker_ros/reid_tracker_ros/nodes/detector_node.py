@@ -41,7 +41,7 @@ class DetectorNode(Node):
             self.backend = build_detector("ultralytics", model=p["model"], conf=p["confidence"],
                                           iou=p["iou"], imgsz=p["imgsz"], device=p["device"],
                                           classes=tuple(int(c) for c in p["classes"]))
-            self.source = f"ultralytics:{self.backend.name}"
+            self.source = self.backend.name
             self.create_subscription(Image, "image", self.on_image,
                                      image_qos(p["image_qos"], p["queue_depth"]))
             self.get_logger().info(f"detector ready: {self.source} imgsz={p['imgsz']} device={p['device']}")
@@ -77,7 +77,7 @@ class DetectorNode(Node):
         if dropped:
             self.errors.report("bad_box", f"{dropped} public detection(s) with NaN/inf, non-positive "
                                "size or outside the image dropped")
-        self._publish(msg.header, msg.image_width, msg.image_height, self.public.filter_xyxy(dets), started)
+        self._publish(msg.header, msg.image_width, msg.image_height, self.public.filter(dets), started)
 
 
 def main(args: list[str] | None = None) -> int:

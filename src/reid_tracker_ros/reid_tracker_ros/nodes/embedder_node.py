@@ -35,7 +35,7 @@ class EmbedderNode(Node):
             self.get_logger().warn("embedder model 'none': publishing detections without features")
         else:
             self.model_name = self.embedder.metadata.name
-            self.get_logger().info(f"embedder ready: {self.embedder.describe()}")
+            self.get_logger().info(f"embedder ready: {self.model_name} ({self.embedder.feature_dim}-d) on {self.embedder.provider}")
             if not self.embedder.metadata.trained:
                 self.get_logger().warn(f"appearance model '{self.model_name}' is UNTRAINED: its features "
                                        "carry little identity information")

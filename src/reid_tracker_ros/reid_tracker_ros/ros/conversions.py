@@ -115,8 +115,8 @@ def sanitize_detections(dets: Detections, image_width: int, image_height: int) -
     with np.errstate(invalid="ignore"):
         clipped = boxes.copy()
         if image_width > 0 and image_height > 0:
-            np.clip(clipped[:, [0, 2]], 0, image_width, out=clipped[:, [0, 2]])
-            np.clip(clipped[:, [1, 3]], 0, image_height, out=clipped[:, [1, 3]])
+            clipped[:, 0::2] = np.clip(clipped[:, 0::2], 0, image_width)
+            clipped[:, 1::2] = np.clip(clipped[:, 1::2], 0, image_height)
         positive = (clipped[:, 2] - clipped[:, 0] > 0) & (clipped[:, 3] - clipped[:, 1] > 0)
     keep = finite & positive
     kept = dets.subset(keep)

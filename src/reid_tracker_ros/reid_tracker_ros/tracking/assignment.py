@@ -22,7 +22,9 @@ def linear_assignment(cost: np.ndarray, threshold: float
     n_rows, n_cols = cost.shape
     if n_rows == 0 or n_cols == 0:
         return _EMPTY_MATCHES.copy(), np.arange(n_rows), np.arange(n_cols)
-    allowed = np.isfinite(cost) & (cost <= threshold)
+    allowed = cost <= threshold  # False for NaN
+    if threshold == np.inf:
+        allowed &= np.isfinite(cost)
     if not allowed.any():
         return _EMPTY_MATCHES.copy(), np.arange(n_rows), np.arange(n_cols)
     if np.isfinite(threshold):

@@ -25,26 +25,40 @@ def _boxes(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+# Coordinates beyond this are garbage (and their areas would overflow to inf/NaN).
+_MAX_COORD = 1e15
+
+
+def _finite_or_empty(x: np.ndarray) -> np.ndarray:
+    """Rows with NaN/inf/absurd values become the empty box at the origin (IoU 0 with all)."""
+    bad = ~(np.abs(x) < _MAX_COORD).all(axis=1)
+    if bad.any():
+        x = x.copy()
+        x[bad] = 0.0
+    return x
+
+
 def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     """(N, M) intersection over union of xyxy boxes, in [0, 1].
 
-    Inverted boxes count as empty; pairs whose union is zero or non-finite get 0.
+    Inverted or zero-area boxes count as empty, and rows with non-finite (or |x| >= 1e15)
+    coordinates as empty boxes, so degenerate pairs get 0 rather than NaN.
     """
-    a = _boxes(boxes_a, "boxes_a")
-    b = _boxes(boxes_b, "boxes_b")
+    a = _finite_or_empty(_boxes(boxes_a, "boxes_a"))
+    b = _finite_or_empty(_boxes(boxes_b, "boxes_b"))
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    area_a = np.maximum(a[:, 2] - a[:, 0], 0.0) * np.maximum(a[:, 3] - a[:, 1], 0.0)
-    area_b = np.maximum(b[:, 2] - b[:, 0], 0.0) * np.maximum(b[:, 3] - b[:, 1], 0.0)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+    wh_a = np.maximum(a[:, 2:] - a[:, :2], 0.0)
+    wh_b = np.maximum(b[:, 2:] - b[:, :2], 0.0)
+    area_a = wh_a[:, 0] * wh_a[:, 1]
+    area_b = wh_b[:, 0] * wh_b[:, 1]
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    iwh = np.maximum(rb - lt, 0.0)
+    inter = iwh[..., 0] * iwh[..., 1]
     union = area_a[:, None] + area_b[None, :] - inter
-    # NaN/inf inputs make the union NaN (never > 0) or inf (ratio 0): both end up at 0.
-    valid = union > 0.0
-    iou = np.zeros_like(union)
-    np.divide(inter, union, out=iou, where=valid)
-    iou[~np.isfinite(iou)] = 0.0
+    # union >= inter >= 0; it is 0 only for two empty boxes, whose inter is 0 too.
+    iou = inter / np.maximum(union, 1e-12)
     return np.clip(iou, 0.0, 1.0, out=iou)
 
 
@@ -54,13 +68,18 @@ def iou_distance(track_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
 
 
 def normalize_rows(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """L2-normalised copy of (N, D) rows; zero or non-finite rows become all-zero."""
+    """L2-normalised float32 copy of (N, D) rows; zero or non-finite rows become all-zero."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"expected an (N, D) array, got shape {x.shape}")
-    x = np.where(np.isfinite(x), x, 0.0).astype(np.float32, copy=False)
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norm, out=np.zeros_like(x), where=norm > eps)
+    sq = np.einsum("ij,ij->i", x, x)
+    ok = (sq > eps * eps) & np.isfinite(sq)  # a NaN/inf entry makes its row's sum non-finite
+    scale = np.zeros_like(sq)
+    np.divide(1.0, np.sqrt(sq, where=ok, out=np.ones_like(sq)), out=scale, where=ok)
+    out = x * scale[:, None]
+    if not ok.all():
+        out[~ok] = 0.0  # 0 * inf would be NaN
+    return out
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray, normalize: bool = True) -> np.ndarray:
@@ -82,11 +101,15 @@ def cosine_distance(a: np.ndarray, b: np.ndarray, normalize: bool = True) -> np.
 
 
 def nearest_neighbor_distance(galleries: Sequence[np.ndarray], embeddings: np.ndarray,
-                              empty_value: float = 2.0) -> np.ndarray:
+                              empty_value: float = 2.0, mask: np.ndarray | None = None
+                              ) -> np.ndarray:
     """(M, N) smallest cosine distance between each gallery (G_i, D) and each embedding.
 
     Galleries and embeddings are assumed unit-norm (tracks store normalised features); an empty
     gallery gets ``empty_value`` (the worst cosine distance by default), so it never matches.
+    ``mask`` (M, N) limits the work to the pairs that matter (e.g. those passing the motion gate);
+    the others are left at ``empty_value``. Gallery matmuls dominate appearance matching, so
+    this saves most of the time.
     """
     emb = np.asarray(embeddings, dtype=np.float32)
     if emb.ndim != 2:
@@ -94,14 +117,30 @@ def nearest_neighbor_distance(galleries: Sequence[np.ndarray], embeddings: np.nd
     out = np.full((len(galleries), len(emb)), float(empty_value))
     if len(emb) == 0:
         return out
-    emb_t = emb.T
+    dim = emb.shape[1]
     for i, gallery in enumerate(galleries):
-        if len(gallery) == 0:
-            continue
-        if gallery.shape[1] != emb.shape[1]:
-            raise ValueError(f"gallery {i} has feature dim {gallery.shape[1]}, "
-                             f"embeddings have {emb.shape[1]}")
-        out[i] = 1.0 - (gallery @ emb_t).max(axis=0)
+        if len(gallery) and gallery.shape[1] != dim:
+            raise ValueError(f"gallery {i} has feature dim {gallery.shape[1]}, embeddings have {dim}")
+    if mask is None:
+        for i, gallery in enumerate(galleries):
+            if len(gallery):
+                out[i] = 1.0 - (emb @ gallery.T).max(axis=1)
+    else:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != out.shape:
+            raise ValueError(f"mask shape {mask.shape} differs from the cost shape {out.shape}")
+        rows, cols = np.nonzero(mask)  # row-major: each row's columns are contiguous
+        start = 0
+        for i, n in enumerate(np.bincount(rows, minlength=len(galleries)).tolist()):
+            sel, start = cols[start:start + n], start + n
+            gallery = galleries[i]
+            if n == 0 or len(gallery) == 0:
+                continue
+            if n <= 2:  # the common case under a motion gate: one matrix-vector product per pair
+                for c in sel.tolist():
+                    out[i, c] = 1.0 - float((gallery @ emb[c]).max())
+            else:
+                out[i, sel] = 1.0 - (emb[sel] @ gallery.T).max(axis=1)
     return np.clip(out, 0.0, max(2.0, float(empty_value)), out=out)
 
 

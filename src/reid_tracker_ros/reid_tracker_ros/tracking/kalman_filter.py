@@ -57,8 +57,8 @@ class ConstantVelocityKalmanFilter:
         self._motion = np.eye(2 * n)
         self._motion[np.arange(n), n + np.arange(n)] = dt
         self._motion_t = self._motion.T.copy()
-        self._diag8 = np.arange(2 * n)
-        self._diag4 = np.arange(n)
+        self._eye_state = np.eye(2 * n)
+        self._eye_meas = np.eye(n)
 
     @property
     def state_dim(self) -> int:
@@ -111,8 +111,7 @@ class ConstantVelocityKalmanFilter:
         n = len(z)
         mean = np.zeros((n, 2 * self.ndim))
         mean[:, :self.ndim] = z
-        cov = np.zeros((n, 2 * self.ndim, 2 * self.ndim))
-        cov[:, self._diag8, self._diag8] = np.square(self._initial_std(z))
+        cov = np.square(self._initial_std(z))[:, :, None] * self._eye_state
         return mean, cov
 
     def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +120,7 @@ class ConstantVelocityKalmanFilter:
             return mean.copy(), covariance.copy()
         new_mean = mean @ self._motion_t
         new_cov = self._motion @ covariance @ self._motion_t
-        new_cov[:, self._diag8, self._diag8] += np.square(self._process_std(mean))
+        new_cov += np.square(self._process_std(mean))[:, :, None] * self._eye_state
         return new_mean, new_cov
 
     def project(self, mean: np.ndarray, covariance: np.ndarray,
@@ -129,11 +128,8 @@ class ConstantVelocityKalmanFilter:
                 scale_by_confidence: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """State -> measurement space: (M, ndim) mean and (M, ndim, ndim) innovation covariance."""
         n = self.ndim
-        proj_mean = mean[:, :n]
-        proj_cov = covariance[:, :n, :n].copy()
-        proj_cov[:, self._diag4, self._diag4] += self.measurement_variance(
-            mean, confidences, scale_by_confidence)
-        return proj_mean, proj_cov
+        var = self.measurement_variance(mean, confidences, scale_by_confidence)
+        return mean[:, :n], covariance[:, :n, :n] + var[:, :, None] * self._eye_meas
 
     def update(self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray,
                confidences: np.ndarray | None = None,
@@ -172,71 +168,64 @@ class ConstantVelocityKalmanFilter:
         proj_mean, proj_cov = self.project(mean, covariance)
         if only_position:
             proj_mean, proj_cov, z = proj_mean[:, :2], proj_cov[:, :2, :2], z[:, :2]
-        diff = z[None, :, :] - proj_mean[:, None, :]  # (M, N, d)
-        solved = np.linalg.solve(proj_cov, diff.transpose(0, 2, 1))  # (M, d, N)
-        return np.einsum("mnd,mdn->mn", diff, solved)
+        diff = z.T[None, :, :] - proj_mean[:, :, None]  # (M, d, N)
+        solved = np.linalg.solve(proj_cov, diff)  # S^-1 d, (M, d, N)
+        return (diff * solved).sum(axis=1)
 
     def gating_threshold(self, only_position: bool = False) -> float:
         return CHI2INV95[2 if only_position else self.ndim]
 
 
 class KalmanFilterXYAH(ConstantVelocityKalmanFilter):
-    """State (cx, cy, a, h, vx, vy, va, vh); noise proportional to the box height."""
+    """State (cx, cy, a, h, vx, vy, va, vh); noise proportional to the box height.
+
+    The aspect ratio is nearly rigid (small constant noise), so the filter follows a person's
+    size mostly through the height.
+    """
 
     name = "xyah"
 
+    def __init__(self, std_weight_position: float = 1.0 / 20.0,
+                 std_weight_velocity: float = 1.0 / 160.0, dt: float = 1.0) -> None:
+        super().__init__(std_weight_position, std_weight_velocity, dt)
+        p, v = self.std_weight_position, self.std_weight_velocity
+        # std = height * weight + constant, per state / measurement dimension
+        self._init_w = np.array([2 * p, 2 * p, 0.0, 2 * p, 10 * v, 10 * v, 0.0, 10 * v])
+        self._init_c = np.array([0.0, 0.0, 1e-2, 0.0, 0.0, 0.0, 1e-5, 0.0])
+        self._proc_w = np.array([p, p, 0.0, p, v, v, 0.0, v])
+        self._proc_c = np.array([0.0, 0.0, 1e-2, 0.0, 0.0, 0.0, 1e-5, 0.0])
+        self._meas_w = np.array([p, p, 0.0, p])
+        self._meas_c = np.array([0.0, 0.0, 1e-1, 0.0])
+
     def measurement_from_xyxy(self, boxes: np.ndarray) -> np.ndarray:
         b = _as_stack(boxes, 4, "boxes")
-        w = b[:, 2] - b[:, 0]
-        h = b[:, 3] - b[:, 1]
+        wh = b[:, 2:] - b[:, :2]
         out = np.empty_like(b)
-        out[:, 0] = b[:, 0] + 0.5 * w
-        out[:, 1] = b[:, 1] + 0.5 * h
+        out[:, :2] = b[:, :2] + 0.5 * wh
         # Aspect of a zero-height box is undefined: treat the height as tiny, not zero.
-        out[:, 2] = w / np.maximum(h, 1e-6)
-        out[:, 3] = h
+        out[:, 2] = wh[:, 0] / np.maximum(wh[:, 1], 1e-6)
+        out[:, 3] = wh[:, 1]
         return out
 
     def xyxy_from_state(self, mean: np.ndarray) -> np.ndarray:
         mean = np.asarray(mean, dtype=np.float64)
-        h = np.maximum(mean[:, 3], 0.0)
-        w = np.maximum(mean[:, 2] * h, 0.0)
-        out = np.empty((len(mean), 4))
-        out[:, 0] = mean[:, 0] - 0.5 * w
-        out[:, 1] = mean[:, 1] - 0.5 * h
-        out[:, 2] = out[:, 0] + w
-        out[:, 3] = out[:, 1] + h
-        return out
+        wh = np.empty((len(mean), 2))
+        wh[:, 1] = np.maximum(mean[:, 3], 0.0)
+        wh[:, 0] = np.maximum(mean[:, 2] * wh[:, 1], 0.0)
+        tl = mean[:, :2] - 0.5 * wh
+        return np.concatenate([tl, tl + wh], axis=1)
 
     def _height(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x[:, 3], _MIN_SCALE)
+        return np.maximum(x[:, 3:4], _MIN_SCALE)
 
     def _initial_std(self, measurement: np.ndarray) -> np.ndarray:
-        h = self._height(measurement)
-        p, v = 2.0 * self.std_weight_position * h, 10.0 * self.std_weight_velocity * h
-        std = np.empty((len(h), 8))
-        std[:, [0, 1, 3]] = p[:, None]
-        std[:, [4, 5, 7]] = v[:, None]
-        std[:, 2] = 1e-2
-        std[:, 6] = 1e-5
-        return std
+        return self._height(measurement) * self._init_w + self._init_c
 
     def _process_std(self, mean: np.ndarray) -> np.ndarray:
-        h = self._height(mean)
-        p, v = self.std_weight_position * h, self.std_weight_velocity * h
-        std = np.empty((len(h), 8))
-        std[:, [0, 1, 3]] = p[:, None]
-        std[:, [4, 5, 7]] = v[:, None]
-        std[:, 2] = 1e-2
-        std[:, 6] = 1e-5
-        return std
+        return self._height(mean) * self._proc_w + self._proc_c
 
     def _measurement_std(self, mean: np.ndarray) -> np.ndarray:
-        p = self.std_weight_position * self._height(mean)
-        std = np.empty((len(p), 4))
-        std[:, [0, 1, 3]] = p[:, None]
-        std[:, 2] = 1e-1
-        return std
+        return self._height(mean) * self._meas_w + self._meas_c
 
 
 KALMAN_FILTERS: dict[str, type[ConstantVelocityKalmanFilter]] = {

@@ -1,0 +1,173 @@
+"""The evaluator's ROS side: plays bag frames into the running graph and collects tracks.
+
+Two modes:
+- lockstep: publish frame k (its public detections, then its image) and wait until the
+  tracks stamped k arrive; a frame whose tracks do not arrive within the timeout is counted
+  as dropped (nothing is skipped silently). Reliable QoS everywhere.
+- realtime: publish at the sequence frame rate (times ``rate``) without waiting, then wait
+  for the stragglers; frames whose tracks never arrive are dropped.
+
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import rclpy
+from rclpy.node import Node
+from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, TrackArray
+from sensor_msgs.msg import Image
+
+from ..graph import PUBLIC_DETECTIONS_TOPIC
+from ..mot.timing import StageClock
+from ..ros.conversions import stamp_to_ns
+from ..ros.qos import data_qos
+
+DEPTH = 1000  # evaluation keeps everything: a deep reliable history
+
+
+@dataclass
+class ReplayFrame:
+    index: int  # 1-based MOT frame number
+    stamp_ns: int
+    image: Image
+    detections: DetectionArray | None  # public detections
+
+
+@dataclass
+class ReplayResult:
+    tracks: dict[int, TrackArray] = field(default_factory=dict)  # frame index -> tracks
+    dropped: list[int] = field(default_factory=list)  # frame indices without tracks
+    late: int = 0  # tracks that arrived after their frame was declared dropped
+    clock: StageClock = field(default_factory=StageClock)
+    wall_s: float = 0.0
+
+
+class ReplayNode(Node):
+    def __init__(self, image_topic: str, public_detections: bool, topics_ns: str = "") -> None:
+        super().__init__("mot_replay")
+        q = data_qos(DEPTH)
+        self.image_pub = self.create_publisher(Image, image_topic, q)
+        self.det_pub = self.create_publisher(DetectionArray, PUBLIC_DETECTIONS_TOPIC, q) if public_detections else None
+        self.clock = StageClock()
+        self._frame_of_stamp: dict[int, int] = {}
+        self.result = ReplayResult(clock=self.clock)
+        self._ping_stamps: set[int] = set()
+        self._ping_seen: set[int] = set()
+        ns = topics_ns.rstrip("/")
+        self.create_subscription(DetectionArray, f"{ns}/detections", self._on_stage("detections"), q)
+        self.create_subscription(EmbeddedDetectionArray, f"{ns}/embedded_detections",
+                                 self._on_stage("embedded_detections"), q)
+        self.create_subscription(TrackArray, f"{ns}/tracks", self._on_tracks, q)
+        self.tracks_topic = f"{ns}/tracks"
+
+    def _on_stage(self, event: str) -> Callable:
+        stage = {"detections": "detector", "embedded_detections": "embedder"}[event]
+
+        def callback(msg) -> None:
+            stamp = stamp_to_ns(msg.header.stamp)
+            if stamp in self._frame_of_stamp:
+                self.clock.mark(event, stamp, time.monotonic())
+                self.clock.processing_ms[stage].append(float(msg.processing_ms))
+        return callback
+
+    def _on_tracks(self, msg: TrackArray) -> None:
+        stamp = stamp_to_ns(msg.header.stamp)
+        if stamp in self._ping_stamps:
+            self._ping_seen.add(stamp)
+            return
+        frame = self._frame_of_stamp.get(stamp)
+        if frame is None:
+            return
+        if frame in self.result.tracks:
+            return  # duplicate
+        if frame in self.result.dropped:
+            self.result.late += 1
+            return
+        self.clock.mark("tracks", stamp, time.monotonic())
+        self.clock.processing_ms["tracker"].append(float(msg.processing_ms))
+        self.result.tracks[frame] = msg
+
+    # -- start-up ----------------------------------------------------------------------------
+    def wait_for_graph(self, timeout_s: float, alive: Callable[[], None] = lambda: None,
+                       blank_image: Image | None = None) -> None:
+        """Wait until the graph's nodes are discovered, then send blank frames (no people, no
+        detections) until one comes back as tracks: proves the whole chain is connected
+        without giving the tracker any state."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            alive()
+            rclpy.spin_once(self, timeout_sec=0.05)
+            if self.count_publishers(self.tracks_topic) > 0 and self.image_pub.get_subscription_count() > 0 and (
+                    self.det_pub is None or self.det_pub.get_subscription_count() > 0):
+                break
+        else:
+            raise TimeoutError(f"the node graph did not appear within {timeout_s:.0f} s")
+        if blank_image is None:
+            return
+        stamp = 1  # 1 ns after the epoch: never a real frame's stamp
+        while time.monotonic() < deadline:
+            alive()
+            stamp += 1
+            self._ping_stamps.add(stamp)
+            blank_image.header.stamp.sec, blank_image.header.stamp.nanosec = 0, stamp
+            if self.det_pub is not None:
+                ping = DetectionArray(header=blank_image.header, image_width=blank_image.width,
+                                      image_height=blank_image.height, source="ping")
+                self.det_pub.publish(ping)
+            self.image_pub.publish(blank_image)
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until and not self._ping_seen:
+                rclpy.spin_once(self, timeout_sec=0.02)
+            if self._ping_seen:
+                return
+        raise TimeoutError(f"no tracks came back for a blank frame within {timeout_s:.0f} s: "
+                           "the graph is up but not connected end to end")
+
+    # -- replay ------------------------------------------------------------------------------
+    def _publish(self, frame: ReplayFrame) -> None:
+        self._frame_of_stamp[frame.stamp_ns] = frame.index
+        if self.det_pub is not None:
+            if frame.detections is not None:
+                self.det_pub.publish(frame.detections)
+        self.clock.mark("published", frame.stamp_ns, time.monotonic())
+        self.image_pub.publish(frame.image)
+
+    def run_lockstep(self, frames: Iterable[ReplayFrame], timeout_s: float,
+                     alive: Callable[[], None] = lambda: None, progress=None) -> ReplayResult:
+        start = time.monotonic()
+        for frame in frames:
+            self._publish(frame)
+            deadline = time.monotonic() + timeout_s
+            while frame.index not in self.result.tracks and time.monotonic() < deadline:
+                rclpy.spin_once(self, timeout_sec=0.01)
+            if frame.index not in self.result.tracks:
+                alive()
+                self.result.dropped.append(frame.index)
+            if progress is not None:
+                progress(frame.index)
+        self.result.wall_s = time.monotonic() - start
+        return self.result
+
+    def run_realtime(self, frames: Iterable[ReplayFrame], fps: float, drain_timeout_s: float,
+                     alive: Callable[[], None] = lambda: None, progress=None) -> ReplayResult:
+        start = time.monotonic()
+        sent: list[int] = []
+        period = 1.0 / fps if fps > 0 else 0.0
+        for k, frame in enumerate(frames):
+            due = start + k * period
+            while time.monotonic() < due:
+                rclpy.spin_once(self, timeout_sec=max(0.0, min(0.005, due - time.monotonic())))
+            self._publish(frame)
+            sent.append(frame.index)
+            rclpy.spin_once(self, timeout_sec=0.0)
+            if progress is not None:
+                progress(frame.index)
+        deadline = time.monotonic() + drain_timeout_s
+        while len(self.result.tracks) < len(sent) and time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.01)
+        alive()
+        self.result.dropped = [i for i in sent if i not in self.result.tracks]
+        self.result.wall_s = time.monotonic() - start
+        return self.result

@@ -1,0 +1,162 @@
+"""Per-track lifecycle and appearance memory (the Kalman state lives stacked in the tracker).
+
+Lifecycle: a track is TENTATIVE until ``n_init`` consecutive hits (its birth detection counts),
+then CONFIRMED. A tentative track is deleted on its first miss. A confirmed track that misses is
+LOST; it is deleted once it has gone more than ``max_age`` frames without a match, i.e. it is
+LOST for at most ``max_age`` frames.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..types import TrackState
+
+
+class FeatureGallery:
+    """Bounded memory of unit-norm appearance features (ring buffer) plus their EMA.
+
+    The ring buffer keeps the last ``budget`` features for nearest-neighbour matching (DeepSORT);
+    the EMA (``ema = alpha * ema + (1 - alpha) * f``, renormalised) is the smoothed descriptor
+    that StrongSORT-style matching uses.
+    """
+
+    def __init__(self, budget: int = 100, ema_alpha: float = 0.9) -> None:
+        if budget < 1:
+            raise ValueError(f"feature budget must be >= 1, got {budget}")
+        if not 0.0 <= ema_alpha <= 1.0:
+            raise ValueError(f"ema_alpha must be in [0, 1], got {ema_alpha}")
+        self.budget = int(budget)
+        self.ema_alpha = float(ema_alpha)
+        self._alpha32 = np.float32(self.ema_alpha)  # float32 scalars keep the EMA in float32
+        self._beta32 = np.float32(1.0 - self.ema_alpha)
+        self._buffer: np.ndarray | None = None  # (budget, D) float32, allocated on first add
+        self._count = 0
+        self._head = 0
+        self.ema: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def dim(self) -> int | None:
+        return None if self._buffer is None else self._buffer.shape[1]
+
+    @property
+    def features(self) -> np.ndarray:
+        """(G, D) stored features (a view; order is irrelevant for nearest-neighbour search)."""
+        if self._buffer is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._buffer[:self._count]
+
+    def add(self, feature: np.ndarray) -> bool:
+        """Store one feature (normalised here); returns False for a zero/non-finite one."""
+        f = np.asarray(feature, dtype=np.float32).reshape(-1)
+        sq = float(np.dot(f, f))
+        if not (1e-24 < sq < math.inf):
+            return False  # carries no direction: would corrupt both the gallery and the EMA
+        if abs(sq - 1.0) > 1e-6:
+            f = f * np.float32(1.0 / math.sqrt(sq))
+        if self._buffer is None:
+            self._buffer = np.empty((self.budget, f.size), dtype=np.float32)
+        elif f.size != self._buffer.shape[1]:
+            raise ValueError(f"feature dim {f.size} differs from the gallery's {self._buffer.shape[1]}")
+        self._buffer[self._head] = f
+        self._head = (self._head + 1) % self.budget
+        self._count = min(self._count + 1, self.budget)
+        if self.ema is None:
+            self.ema = f.copy()
+        else:
+            ema = self.ema
+            ema *= self._alpha32
+            ema += self._beta32 * f
+            n2 = float(np.dot(ema, ema))
+            # Opposite features can cancel exactly; keep the newest direction then.
+            if n2 > 1e-24:
+                ema *= 1.0 / math.sqrt(n2)
+            else:
+                ema[:] = f
+        return True
+
+
+class Track:
+    """Bookkeeping of one target: ids, counters, lifecycle state, last observation, features."""
+
+    __slots__ = ("track_id", "n_init", "max_age", "state", "age", "hits", "frames_since_update",
+                 "score", "class_id", "last_box", "gallery", "_deleted")
+
+    def __init__(self, track_id: int, box: np.ndarray, score: float, class_id: int,
+                 n_init: int = 3, max_age: int = 30, feature: np.ndarray | None = None,
+                 nn_budget: int = 100, ema_alpha: float = 0.9) -> None:
+        self.track_id = int(track_id)
+        self.n_init = int(n_init)
+        self.max_age = int(max_age)
+        self.age = 0  # frames since creation
+        self.hits = 1  # the birth detection
+        self.frames_since_update = 0
+        self.score = float(score)
+        self.class_id = int(class_id)
+        self.last_box = np.array(box, dtype=np.float64).reshape(4)
+        self.state = TrackState.CONFIRMED if self.n_init <= 1 else TrackState.TENTATIVE
+        self._deleted = False
+        self.gallery = FeatureGallery(nn_budget, ema_alpha)
+        if feature is not None:
+            self.gallery.add(feature)
+
+    def __repr__(self) -> str:
+        return (f"Track(id={self.track_id}, state={self.state.name}, hits={self.hits}, "
+                f"age={self.age}, since_update={self.frames_since_update}, deleted={self._deleted})")
+
+    # ------------------------------------------------------------------ state queries
+    @property
+    def is_tentative(self) -> bool:
+        return self.state == TrackState.TENTATIVE
+
+    @property
+    def is_confirmed(self) -> bool:
+        """Confirmed once, matched or lost (the complement of tentative)."""
+        return self.state != TrackState.TENTATIVE
+
+    @property
+    def is_lost(self) -> bool:
+        return self.state == TrackState.LOST
+
+    @property
+    def is_deleted(self) -> bool:
+        return self._deleted
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.gallery.features
+
+    @property
+    def ema_feature(self) -> np.ndarray | None:
+        return self.gallery.ema
+
+    # ------------------------------------------------------------------ transitions
+    def mark_predicted(self) -> None:
+        """A new frame started (the tracker predicted this track's state)."""
+        self.age += 1
+        self.frames_since_update += 1
+
+    def mark_hit(self, box: np.ndarray, score: float, class_id: int,
+                 feature: np.ndarray | None = None) -> None:
+        """A detection was matched to this track in the current frame."""
+        self.hits += 1
+        self.frames_since_update = 0
+        self.last_box = np.array(box, dtype=np.float64).reshape(4)
+        self.score = float(score)
+        self.class_id = int(class_id)
+        if feature is not None:
+            self.gallery.add(feature)
+        if self.state == TrackState.LOST or (self.state == TrackState.TENTATIVE
+                                             and self.hits >= self.n_init):
+            self.state = TrackState.CONFIRMED
+
+    def mark_missed(self) -> None:
+        """No detection matched this track in the current frame."""
+        if self.state == TrackState.TENTATIVE or self.frames_since_update > self.max_age:
+            self._deleted = True
+        else:
+            self.state = TrackState.LOST

@@ -1,0 +1,294 @@
+"""The frame loop shared by every strategy: predict, associate (strategy stages), correct, birth, prune.
+
+Kalman states of all tracks live in two stacked arrays (``mean`` (M, 8), ``covariance``
+(M, 8, 8)) kept row-aligned with ``tracks``; prediction and correction are single vectorised calls.
+What differs between SORT, DeepSORT and later strategies is only the association, which a
+:class:`~reid_tracker_ros.tracking.strategies.Strategy` composes from stages that read the
+per-frame :class:`FrameContext`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..types import Detections, TrackSnapshot, TrackState
+from .costs import nearest_neighbor_distance, normalize_rows
+from .kalman_filter import ConstantVelocityKalmanFilter
+from .track import Track
+
+if TYPE_CHECKING:
+    from .strategies import Strategy
+
+
+@dataclass
+class TrackerConfig:
+    """Tracker parameters (shared by all strategies; a strategy ignores what it does not use)."""
+
+    strategy: str = "sort"  # "sort" | "deepsort"
+    n_init: int = 3  # consecutive hits before a track is confirmed
+    max_age: int = 30  # frames a confirmed track may stay unmatched (LOST) before deletion
+    max_iou_distance: float = 0.7  # IoU matching accepts 1 - IoU <= this
+    max_cosine_distance: float = 0.2  # appearance matching accepts a (fused) cost <= this
+    nn_budget: int = 100  # appearance features remembered per track
+    ema_alpha: float = 0.9  # EMA feature: ema = alpha * ema + (1 - alpha) * new
+    min_score: float = 0.0  # detections scoring below this are dropped before tracking
+    appearance_weight: float = 1.0  # appearance cost = w * cosine + (1 - w) * maha / gate
+    gating: bool = True  # Mahalanobis chi-square gate on appearance matching
+    report_lost: bool = True  # snapshot includes LOST tracks (predicted boxes)
+    report_tentative: bool = False  # snapshot includes tentative tracks
+    kalman_filter: str = "xyah"  # box parameterisation of the Kalman filter
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            if kind == "bool":
+                if not isinstance(value, (bool, np.bool_)):
+                    raise ValueError(f"tracker config {f.name!r} must be true/false, got {value!r}")
+                setattr(self, f.name, bool(value))
+            elif kind == "int":
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                    raise ValueError(f"tracker config {f.name!r} must be an integer, got {value!r}")
+                setattr(self, f.name, int(value))
+            elif kind == "float":
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                    raise ValueError(f"tracker config {f.name!r} must be a number, got {value!r}")
+                setattr(self, f.name, float(value))
+            elif kind == "str" and not isinstance(value, str):
+                raise ValueError(f"tracker config {f.name!r} must be a string, got {value!r}")
+        checks = {
+            "n_init": self.n_init >= 1,
+            "max_age": self.max_age >= 0,
+            "max_iou_distance": 0.0 <= self.max_iou_distance <= 1.0,
+            "max_cosine_distance": 0.0 <= self.max_cosine_distance <= 2.0,
+            "nn_budget": self.nn_budget >= 1,
+            "ema_alpha": 0.0 <= self.ema_alpha <= 1.0,
+            "appearance_weight": 0.0 <= self.appearance_weight <= 1.0,
+            "min_score": not np.isnan(self.min_score),
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError("tracker config out of range: "
+                             + ", ".join(f"{k}={getattr(self, k)!r}" for k in bad))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "TrackerConfig":
+        """Build from a plain mapping (YAML/ROS parameters); unknown keys are a ValueError."""
+        d = dict(d or {})
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class FrameContext:
+    """Everything association stages may read for one frame; derived arrays are computed lazily once.
+
+    Row indices refer to ``tracks`` / the stacked Kalman arrays, column indices to ``detections``.
+    """
+
+    def __init__(self, tracker: "Tracker", detections: Detections, measurements: np.ndarray) -> None:
+        self.config = tracker.config
+        self.kf = tracker.kf
+        self.tracks = tracker.tracks
+        self.mean = tracker.mean
+        self.covariance = tracker.covariance
+        self.detections = detections
+        self.measurements = measurements  # (N, ndim) detections in Kalman measurement space
+        self.has_embeddings = detections.embeddings is not None and len(detections) > 0
+
+    @property
+    def num_tracks(self) -> int:
+        return len(self.tracks)
+
+    @property
+    def num_detections(self) -> int:
+        return len(self.detections)
+
+    @cached_property
+    def frames_since_update(self) -> np.ndarray:
+        return np.fromiter((t.frames_since_update for t in self.tracks), np.int64, len(self.tracks))
+
+    @cached_property
+    def confirmed(self) -> np.ndarray:
+        return np.fromiter((t.is_confirmed for t in self.tracks), bool, len(self.tracks))
+
+    @cached_property
+    def has_features(self) -> np.ndarray:
+        return np.fromiter((len(t.gallery) > 0 for t in self.tracks), bool, len(self.tracks))
+
+    @cached_property
+    def predicted_boxes(self) -> np.ndarray:
+        """(M, 4) xyxy boxes of the predicted track states."""
+        return self.kf.xyxy_from_state(self.mean)
+
+    @cached_property
+    def unit_embeddings(self) -> np.ndarray:
+        if self.detections.embeddings is None:
+            raise ValueError("detections carry no embeddings")
+        return normalize_rows(self.detections.embeddings)
+
+    def gating_distance(self, only_position: bool = False) -> np.ndarray:
+        """(M, N) squared Mahalanobis distances (cached per flavour)."""
+        key = "_gd_pos" if only_position else "_gd_full"
+        gd = self.__dict__.get(key)
+        if gd is None:
+            gd = self.kf.gating_distance(self.mean, self.covariance, self.measurements, only_position)
+            self.__dict__[key] = gd
+        return gd
+
+    def appearance_distance(self, track_rows: np.ndarray, det_rows: np.ndarray,
+                            use_ema: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
+        """(len(track_rows), len(det_rows)) cosine distances: gallery nearest neighbour or EMA.
+
+        ``mask`` restricts the gallery search to the pairs that can still match (others get 2).
+        """
+        emb = self.unit_embeddings[det_rows]
+        if use_ema:
+            out = np.full((len(track_rows), len(det_rows)), 2.0)
+            rows = [i for i, r in enumerate(track_rows) if self.tracks[r].ema_feature is not None]
+            if rows and len(det_rows):
+                ema = np.stack([self.tracks[track_rows[i]].ema_feature for i in rows])
+                if ema.shape[1] != emb.shape[1]:
+                    raise ValueError(f"track features have dim {ema.shape[1]}, "
+                                     f"detection embeddings {emb.shape[1]}")
+                out[rows] = np.clip(1.0 - ema @ emb.T, 0.0, 2.0)
+            return out
+        return nearest_neighbor_distance([self.tracks[r].features for r in track_rows], emb,
+                                         mask=mask)
+
+
+class Tracker:
+    """Online multi-object tracker; the association strategy is picked by ``config.strategy``."""
+
+    def __init__(self, config: TrackerConfig | Mapping[str, Any] | None = None,
+                 strategy: "Strategy | None" = None) -> None:
+        if config is None or isinstance(config, Mapping):
+            config = TrackerConfig.from_dict(config)
+        elif not isinstance(config, TrackerConfig):
+            raise TypeError(f"Tracker expects a TrackerConfig or dict, got {type(config).__name__}")
+        self.config = config
+        if strategy is None:
+            from .strategies import get_strategy  # strategies import this module
+
+            strategy = get_strategy(self.config.strategy)(self.config)
+        self.strategy = strategy
+        self.kf: ConstantVelocityKalmanFilter = self.strategy.make_kalman_filter(self.config)
+        self.reset()
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    def reset(self) -> None:
+        """Forget all tracks; ids start again at 1."""
+        dim = self.kf.state_dim
+        self.tracks: list[Track] = []
+        self.mean = np.zeros((0, dim))
+        self.covariance = np.zeros((0, dim, dim))
+        self.frame_count = 0
+        self._next_id = 1
+
+    # ------------------------------------------------------------------ frame loop
+    def update(self, detections: Detections) -> TrackSnapshot:
+        """Advance one frame with this frame's detections (may be empty) and report tracks."""
+        self.frame_count += 1
+        dets = self._filter_detections(detections)
+        if self.tracks:
+            self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
+            for t in self.tracks:
+                t.mark_predicted()
+
+        measurements = self.kf.measurement_from_xyxy(dets.boxes)
+        ctx = FrameContext(self, dets, measurements)
+        matches, unmatched_tracks, unmatched_dets = self.strategy.associate(ctx)
+
+        features = ctx.unit_embeddings if ctx.has_embeddings and self.strategy.uses_appearance else None
+        if len(matches):
+            self._correct(matches, dets, measurements, features)
+        for r in unmatched_tracks:
+            self.tracks[r].mark_missed()
+        if len(unmatched_dets):
+            births = unmatched_dets[self.strategy.birth_mask(ctx, unmatched_dets)]
+            self._spawn(births, dets, measurements, features)
+        self._prune()
+        return self._snapshot()
+
+    def _filter_detections(self, detections: Detections) -> Detections:
+        """Drop low-score and non-finite/zero-size boxes (they cannot initialise a Kalman state)."""
+        if not isinstance(detections, Detections):
+            raise TypeError(f"Tracker.update expects a Detections, got {type(detections).__name__}")
+        if len(detections) == 0:
+            return detections
+        b = detections.boxes
+        keep = (detections.scores >= self.config.min_score) & np.isfinite(b).all(axis=1) \
+            & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+        if keep.all():
+            return detections
+        # Nothing left: embeddings of zero rows carry nothing (and cannot be reshaped to (0, -1)).
+        return detections.subset(keep) if keep.any() else Detections.empty()
+
+    def _correct(self, matches: np.ndarray, dets: Detections, measurements: np.ndarray,
+                 features: np.ndarray | None) -> None:
+        rows, cols = matches[:, 0], matches[:, 1]
+        scale = self.strategy.scale_noise_by_confidence
+        self.mean[rows], self.covariance[rows] = self.kf.update(
+            self.mean[rows], self.covariance[rows], measurements[cols],
+            confidences=dets.scores[cols], scale_by_confidence=scale)
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            self.tracks[r].mark_hit(dets.boxes[c], dets.scores[c], dets.class_ids[c],
+                                    None if features is None else features[c])
+
+    def _spawn(self, cols: np.ndarray, dets: Detections, measurements: np.ndarray,
+               features: np.ndarray | None) -> None:
+        if len(cols) == 0:
+            return
+        mean, cov = self.kf.initiate(measurements[cols])
+        cfg = self.config
+        for c in cols.tolist():
+            self.tracks.append(Track(self._next_id, dets.boxes[c], dets.scores[c], dets.class_ids[c],
+                                     cfg.n_init, cfg.max_age,
+                                     None if features is None else features[c],
+                                     cfg.nn_budget, cfg.ema_alpha))
+            self._next_id += 1
+        self.mean = np.concatenate([self.mean, mean])
+        self.covariance = np.concatenate([self.covariance, cov])
+
+    def _prune(self) -> None:
+        keep = [i for i, t in enumerate(self.tracks) if not t.is_deleted]
+        if len(keep) != len(self.tracks):
+            self.tracks = [self.tracks[i] for i in keep]
+            self.mean = self.mean[keep]
+            self.covariance = self.covariance[keep]
+
+    def _snapshot(self) -> TrackSnapshot:
+        cfg = self.config
+        rows = [i for i, t in enumerate(self.tracks)
+                if (t.state == TrackState.CONFIRMED and t.frames_since_update == 0)
+                or (cfg.report_lost and t.state == TrackState.LOST)
+                or (cfg.report_tentative and t.state == TrackState.TENTATIVE)]
+        if not rows:
+            return TrackSnapshot.empty()
+        tracks = [self.tracks[i] for i in rows]
+        n = len(tracks)
+        mean = self.mean[rows]
+        return TrackSnapshot(
+            track_ids=np.fromiter((t.track_id for t in tracks), np.int64, n),
+            boxes=self.kf.xyxy_from_state(mean),
+            scores=np.fromiter((t.score for t in tracks), np.float64, n),
+            class_ids=np.fromiter((t.class_id for t in tracks), np.int64, n),
+            states=np.fromiter((int(t.state) for t in tracks), np.uint8, n),
+            ages=np.fromiter((t.age for t in tracks), np.int64, n),
+            hits=np.fromiter((t.hits for t in tracks), np.int64, n),
+            frames_since_update=np.fromiter((t.frames_since_update for t in tracks), np.int64, n),
+            velocities=self.kf.velocity(mean),
+        )

