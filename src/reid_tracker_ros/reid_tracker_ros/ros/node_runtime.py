@@ -6,6 +6,7 @@ erratic latency (p99 up to seconds) for this pipeline.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable
 
 import rclpy
@@ -44,8 +45,11 @@ class ErrorCounter:
         self._node = node
         self._period = period_s
         self.counts: dict[str, int] = {}
+        self._last_logged: dict[str, float] = {}  # per kind: rclpy throttles per call site only
 
     def report(self, kind: str, message: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        self._node.get_logger().error(
-            f"{message} [{kind}: {self.counts[kind]} so far]", throttle_duration_sec=self._period)
+        now = time.monotonic()
+        if now - self._last_logged.get(kind, -1e9) >= self._period:
+            self._last_logged[kind] = now
+            self._node.get_logger().error(f"{message} [{kind}: {self.counts[kind]} so far]")
