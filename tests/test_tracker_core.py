@@ -422,3 +422,29 @@ def test_invariants_under_random_input(overrides):
         assert len(tracker.tracks) == len(tracker.mean) == len(tracker.covariance)
         all_ids.update(snap.track_ids.tolist())
     assert all_ids and max(all_ids) < tracker._next_id
+
+
+def test_reconfigure_changes_thresholds_and_keeps_tracks():
+    """Run-time parameter changes (tracker node) take effect without losing the tracks."""
+    from reid_tracker_ros.tracking import build_tracker
+    from reid_tracker_ros.types import Detections as _Dets
+
+    tracker = build_tracker({"strategy": "sort", "n_init": 1, "max_age": 30, "max_iou_distance": 0.7})
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])
+    tracker.update(_Dets(box, [0.9], [0]))
+    first = tracker.update(_Dets(box, [0.9], [0]))
+    tid = int(first.track_ids[0])
+    # a 5 px jump (1 - IoU = 0.22) that max_iou_distance 0.7 accepts (control: same tracker copy)
+    shifted = box + [[5.0, 0.0, 5.0, 0.0]]
+    import copy
+
+    control = copy.deepcopy(tracker)
+    assert control.update(_Dets(shifted, [0.9], [0])).track_ids.tolist() == [tid]
+    tracker.reconfigure({"strategy": "sort", "n_init": 1, "max_age": 2, "max_iou_distance": 0.1})
+    assert tracker.tracks[0].max_age == 2
+    out = tracker.update(_Dets(shifted, [0.9], [0]))
+    # ... is refused after tightening max_iou_distance: a new id appears, the old one is kept (lost)
+    assert tid in out.track_ids.tolist() or tid in [t.track_id for t in tracker.tracks]
+    assert any(t != tid for t in out.track_ids.tolist())
+    with pytest.raises(ValueError, match="cannot change at run time"):
+        tracker.reconfigure({"strategy": "deepsort"})

@@ -41,7 +41,7 @@ class TrackerNode(Node):
 
     def _on_change(self, changes: dict) -> None:
         self.params.update(changes)
-        self.tracker.config = type(self.tracker.config).from_dict(tracker_config(self.params))
+        self.tracker.reconfigure(tracker_config(self.params))
 
     def on_detections(self, msg: EmbeddedDetectionArray) -> None:
         started = time.perf_counter()

@@ -189,6 +189,22 @@ class Tracker:
     def name(self) -> str:
         return self.strategy.name
 
+    def reconfigure(self, config: TrackerConfig | Mapping[str, Any]) -> None:
+        """Apply new thresholds without losing the tracks (run-time parameter changes).
+
+        The strategy's stages are rebuilt from the new config and live tracks take the new
+        ``max_age``; changing the strategy itself or the Kalman filter needs a new Tracker.
+        """
+        if isinstance(config, Mapping):
+            config = TrackerConfig.from_dict(config)
+        if config.strategy != self.config.strategy or config.kalman_filter != self.config.kalman_filter:
+            raise ValueError("strategy and kalman_filter cannot change at run time; restart the tracker")
+        self.config = config
+        self.strategy.config = config
+        self.strategy.stages = self.strategy.build_stages(config)
+        for track in self.tracks:
+            track.max_age = config.max_age
+
     def reset(self) -> None:
         """Forget all tracks; ids start again at 1."""
         dim = self.kf.state_dim

@@ -1,0 +1,110 @@
+"""Image transport between two nodes in two processes: latency p50/p95 and losses.
+
+    python -m reid_tracker_ros.bench_transport --width 960 --height 540 --rate 30 --count 300
+
+Publishes rgb8 images (reliable QoS, like the evaluation path) from this process to a
+subscriber process started here, both with the Fast DDS profile of ``--profile``
+(``local``: shared memory only; ``robot``; ``none``: Fast DDS defaults), and reports the
+publish-to-callback latency from the stamps. Last line: one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _subscriber(count: int, timeout_s: float) -> None:
+    import rclpy
+    from rclpy.node import Node
+    from sensor_msgs.msg import Image
+
+    from .ros.qos import data_qos
+
+    rclpy.init()
+    node = Node("bench_transport_sub")
+    lat: list[float] = []
+
+    def on_image(msg: Image) -> None:
+        sent = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        lat.append((time.time_ns() - sent) / 1e6)
+
+    node.create_subscription(Image, "bench_image", on_image, data_qos(10))
+    deadline = time.monotonic() + timeout_s
+    while len(lat) < count and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    print(json.dumps({"received": len(lat), "latency_ms": lat}), flush=True)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--width", type=int, default=960)
+    p.add_argument("--height", type=int, default=540)
+    p.add_argument("--rate", type=float, default=30.0, help="images per second")
+    p.add_argument("--count", type=int, default=300)
+    p.add_argument("--profile", choices=("local", "robot", "none"), default="local")
+    p.add_argument("--_subscriber", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args._subscriber:
+        _subscriber(args.count, timeout_s=args.count / args.rate + 30)
+        return 0
+    from .graph import environment
+
+    env = {**os.environ, **environment("local" if args.profile == "none" else args.profile)}
+    if args.profile == "none":
+        env.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+    env.setdefault("ROS_DOMAIN_ID", str(np.random.default_rng().integers(120, 220)))
+    os.environ.update(env)
+    if args.profile == "none":
+        os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+    sub = subprocess.Popen([sys.executable, "-m", "reid_tracker_ros.bench_transport", "--_subscriber",
+                            "--count", str(args.count), "--rate", str(args.rate)], stdout=subprocess.PIPE,
+                           text=True, env=os.environ.copy())
+    import rclpy
+    from rclpy.node import Node
+    from sensor_msgs.msg import Image
+
+    from .ros.qos import data_qos
+
+    rclpy.init()
+    node = Node("bench_transport_pub")
+    pub = node.create_publisher(Image, "bench_image", data_qos(10))
+    deadline = time.monotonic() + 30
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    data = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), np.uint8).tobytes()
+    msg = Image(height=args.height, width=args.width, encoding="rgb8", step=3 * args.width)
+    msg.data = data  # bytes: assigning an ndarray would copy element by element
+    start = time.monotonic()
+    for k in range(args.count):
+        due = start + k / args.rate
+        while time.monotonic() < due:
+            time.sleep(min(0.001, due - time.monotonic()))
+        now = time.time_ns()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        pub.publish(msg)
+    out, _ = sub.communicate(timeout=args.count / args.rate + 60)
+    node.destroy_node()
+    rclpy.shutdown()
+    res = json.loads(out.strip().splitlines()[-1])
+    lat = np.asarray(res["latency_ms"])
+    summary = {"profile": args.profile, "size": f"{args.width}x{args.height}", "rate_hz": args.rate,
+               "sent": args.count, "received": res["received"], "lost": args.count - res["received"],
+               "p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
+               "p95_ms": float(np.percentile(lat, 95)) if lat.size else None}
+    print(f"{summary['size']} rgb8 at {args.rate:g} Hz, profile {args.profile}: "
+          f"p50 {summary['p50_ms']:.2f} ms  p95 {summary['p95_ms']:.2f} ms  lost {summary['lost']}/{args.count}")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
