@@ -30,16 +30,15 @@ if [ -f "$_reid_ws/install/local_setup.bash" ]; then
   # shellcheck disable=SC1091
   COLCON_CURRENT_PREFIX="$_reid_ws/install" . "$_reid_ws/install/local_setup.bash"
 fi
-export RMW_IMPLEMENTATION=rmw_fastrtps_cpp
-case "${REID_DDS_PROFILE:-local}" in
-  robot) export FASTRTPS_DEFAULT_PROFILES_FILE="$_reid_ws/config/fastdds.xml" ;;
-  *)     export FASTRTPS_DEFAULT_PROFILES_FILE="$_reid_ws/config/fastdds_local.xml" ;;
-esac
-# glibc: keep image-sized buffers out of mmap/munmap churn (removes ~1000 page faults per image)
-export MALLOC_MMAP_THRESHOLD_=33554432
-export MALLOC_TRIM_THRESHOLD_=134217728
-# ultralytics must never try the network or pip at run time
-export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=False
+# Transport profile, malloc and ultralytics settings: the same values the runner and the launch
+# files use, printed by reid_tracker_ros.graph (one source of truth).
+if _reid_exports="$(python -m reid_tracker_ros.graph --print-env "${REID_DDS_PROFILE:-local}" 2>&1)"; then
+  eval "$_reid_exports"
+else
+  echo "env.bash: could not read the graph environment (run 'make setup'):" >&2
+  echo "$_reid_exports" >&2
+fi
+unset _reid_exports
 export YOLO_CONFIG_DIR="${YOLO_CONFIG_DIR:-$HOME/.cache/reid_tracker_ros/ultralytics}"
 export REID_TRACKER_WS="$_reid_ws"
 unset _reid_ws _reid_distro

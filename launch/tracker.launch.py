@@ -13,27 +13,23 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from reid_tracker_ros.graph import PACKAGE, environment, pipeline
+from reid_tracker_ros.graph import DETECTOR_ALIASES, launch_environment, launch_node_kwargs, pipeline
 
 ARGUMENTS = {
     "image": ("/camera/image_raw", "input sensor_msgs/Image topic"),
     "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
-    "detector": ("", "detector backend override: ultralytics | public (empty: the config's value)"),
-    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only)"),
+    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
+    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
+                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
 }
 
 
 def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    actions = []
-    for key, val in environment(value["dds_profile"]).items():
-        if key not in os.environ:  # a user's own setting wins
-            actions.append(SetEnvironmentVariable(key, val))
-    specs = pipeline([value["config"]], image_topic=value["image"], detector_backend=value["detector"] or None)
-    for spec in specs:
-        parameters = list(spec.param_files) + ([spec.overrides] if spec.overrides else [])
-        actions.append(Node(package=PACKAGE, executable=spec.executable, name=spec.name, output="screen",
-                            parameters=parameters, remappings=list(spec.remappings)))
+    actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
+    detector = DETECTOR_ALIASES.get(value["detector"], value["detector"]) or None
+    for spec in pipeline([value["config"]], image_topic=value["image"], detector_backend=detector):
+        actions.append(Node(**launch_node_kwargs(spec)))
     return actions
 
 

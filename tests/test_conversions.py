@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from reid_tracker_ros.ros.conversions import (ImageConversionError, detection_msgs_from, detections_from_msg_list,
-                                              embeddings_from_msg, fill_image_msg, image_to_rgb,
+                                              embeddings_from_msg, fill_image_msg, float32_array, image_to_rgb,
                                               sanitize_detections, track_msgs_from)
 from reid_tracker_ros.types import Detections, TrackSnapshot, TrackState
 
-msg = pytest.importorskip("sensor_msgs.msg", reason="ROS message packages are installed by make setup")
-reid = pytest.importorskip("reid_msgs.msg")
+import reid_msgs.msg as reid  # noqa: E402  (make setup builds them; a missing one must fail, not skip)
+import sensor_msgs.msg as msg  # noqa: E402
 
 
 def _image(arr: np.ndarray, encoding: str, pad: int = 0):
@@ -66,14 +66,14 @@ def test_detections_roundtrip_and_sanitize():
                                [1, 1, 9, 9]]), [0.5, 0.5, 0.5, 0.5, np.inf], [0] * 5)
     kept, dropped = sanitize_detections(bad, 100, 50)
     assert dropped == 4  # NaN box, negative width, fully outside, inf score
-    assert np.allclose(kept.boxes, [[90, 10, 100, 40]])  # partly outside: clipped
+    assert np.allclose(kept.boxes, [[90, 10, 130, 40]])  # partly outside: kept unclipped
 
 
 def test_embeddings_flat_layout_and_mismatch():
     m = reid.EmbeddedDetectionArray()
     m.detections = [reid.Detection(), reid.Detection()]
     m.embedding_dim = 3
-    m.embeddings = np.arange(6, dtype=np.float32)
+    m.embeddings = float32_array(np.arange(6, dtype=np.float32).reshape(2, 3))
     assert np.array_equal(embeddings_from_msg(m), np.arange(6, dtype=np.float32).reshape(2, 3))
     m.embedding_dim = 4
     with pytest.raises(ValueError, match="expected 2 detections x 4"):

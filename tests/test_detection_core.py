@@ -183,3 +183,17 @@ def test_detector_converts_rgb_to_bgr_once(default_detector, bus_rgb):
 def test_detector_on_empty_scene(default_detector):
     dets = default_detector.detect(np.full((360, 480, 3), 127, np.uint8))
     assert len(dets) == 0 and dets.boxes.shape == (0, 4)
+
+
+def test_thresholds_change_at_run_time(default_detector, bus_rgb):
+    """The detector node's dynamic `confidence` parameter must change what comes out."""
+    before = len(default_detector.detect(bus_rgb))
+    try:
+        default_detector.set_thresholds(conf=0.6)
+        strict = default_detector.detect(bus_rgb)
+        assert len(strict) < before and (strict.scores >= 0.6).all()  # the 0.45 person is gone
+        with pytest.raises(ValueError, match="conf must be in"):
+            default_detector.set_thresholds(conf=1.5)
+    finally:
+        default_detector.set_thresholds(conf=0.25)
+    assert len(default_detector.detect(bus_rgb)) == before

@@ -16,38 +16,54 @@ LAUNCH_DIR = ROOT / "launch"
 PKG_DIR = ROOT / "src" / "reid_tracker_ros"
 
 
-class _Action:
-    def __init__(self, *args, **kwargs):
-        self.args, self.kwargs = args, kwargs
+# Stand-ins with the real signatures of launch / launch_ros (Humble and Jazzy): a wrong or
+# misspelled keyword in a launch file fails here as it would on a robot.
+class DeclareLaunchArgument:
+    def __init__(self, name, *, default_value=None, description=None, choices=None):
+        self.name, self.default_value, self.description = name, default_value, description
 
 
-class DeclareLaunchArgument(_Action):
-    @property
-    def name(self):
-        return self.args[0]
+class OpaqueFunction:
+    def __init__(self, *, function, args=None, kwargs=None):
+        self.function = function
 
 
-class OpaqueFunction(_Action):
-    pass
+class SetEnvironmentVariable:
+    def __init__(self, name, value):
+        self.name, self.value = name, value
 
 
-class SetEnvironmentVariable(_Action):
-    pass
+class RegisterEventHandler:
+    def __init__(self, event_handler):
+        self.event_handler = event_handler
 
 
-class Node(_Action):
-    pass
+class Shutdown:
+    def __init__(self, *, reason="reason not given"):
+        self.reason = reason
 
 
-class LaunchDescription(_Action):
-    @property
-    def entities(self):
-        return self.args[0]
+class OnProcessExit:
+    def __init__(self, *, target_action=None, on_exit):
+        self.target_action, self.on_exit = target_action, on_exit
+
+
+class Node:
+    def __init__(self, *, executable, package=None, name=None, namespace=None, exec_name=None, parameters=None,
+                 remappings=None, ros_arguments=None, arguments=None, output="log", **ignored):
+        assert not ignored, f"unknown Node arguments {sorted(ignored)}"
+        self.kwargs = {"executable": executable, "package": package, "name": name, "parameters": parameters or [],
+                       "remappings": remappings or [], "arguments": arguments or [], "output": output}
+
+
+class LaunchDescription:
+    def __init__(self, initial_entities=None):
+        self.entities = list(initial_entities or [])
 
 
 class LaunchConfiguration:
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, variable_name, *, default=None):
+        self.name = variable_name
 
     def perform(self, context):
         return context.launch_configurations[self.name]
@@ -59,13 +75,18 @@ def launch_stub(monkeypatch):
         "launch": types.SimpleNamespace(LaunchDescription=LaunchDescription),
         "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=DeclareLaunchArgument,
                                                 OpaqueFunction=OpaqueFunction,
-                                                SetEnvironmentVariable=SetEnvironmentVariable),
+                                                SetEnvironmentVariable=SetEnvironmentVariable,
+                                                RegisterEventHandler=RegisterEventHandler, Shutdown=Shutdown),
+        "launch.event_handlers": types.SimpleNamespace(OnProcessExit=OnProcessExit),
         "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
         "launch_ros": types.SimpleNamespace(),
         "launch_ros.actions": types.SimpleNamespace(Node=Node),
     }
     for name, mod in modules.items():
         monkeypatch.setitem(sys.modules, name, mod)
+    # a robot shell has none of our variables set: the launch file must set them itself
+    for var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(var, raising=False)
 
 
 def _load(name: str):
@@ -85,12 +106,12 @@ def _console_scripts() -> set[str]:
 
 
 def _expand(ld, **overrides):
-    declared = {a.name: a.kwargs["default_value"] for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
+    declared = {a.name: a.default_value for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
     context = types.SimpleNamespace(launch_configurations={**declared, **overrides})
     actions = []
     for a in ld.entities:
         if isinstance(a, OpaqueFunction):
-            actions += a.kwargs["function"](context)
+            actions += a.function(context)
     return declared, actions
 
 
@@ -116,17 +137,26 @@ def test_tracker_launch_declares_arguments_and_starts_the_graph(launch_stub):
     assert ("image", "/cam/color/image_raw") in by_name["detector"].kwargs["remappings"]
     assert ("image", "/cam/color/image_raw") in by_name["embedder"].kwargs["remappings"]
     assert {"backend": "public"} in by_name["detector"].kwargs["parameters"]
-    env = {a.args[0]: a.args[1] for a in actions if isinstance(a, SetEnvironmentVariable)}
-    if "FASTRTPS_DEFAULT_PROFILES_FILE" in env:  # not set when the user's environment has one
-        assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).name == "fastdds.xml"
-        assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).is_file()
+    env = {a.name: a.value for a in actions if isinstance(a, SetEnvironmentVariable)}
+    assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).name == "fastdds.xml"  # robot profile by default
+    assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).is_file()
+    assert env["MALLOC_MMAP_THRESHOLD_"] == "33554432"
+    _, local = _expand(ld, dds_profile="local")
+    env = {a.name: a.value for a in local if isinstance(a, SetEnvironmentVariable)}
+    assert Path(env["FASTRTPS_DEFAULT_PROFILES_FILE"]).name == "fastdds_local.xml"
+    _, keep = _expand(ld, dds_profile="env")
+    assert "FASTRTPS_DEFAULT_PROFILES_FILE" not in {a.name for a in keep if isinstance(a, SetEnvironmentVariable)}
+    _, yolo = _expand(ld, detector="yolo")
+    assert {"backend": "ultralytics"} in [n for n in yolo if isinstance(n, Node)][0].kwargs["parameters"]
 
 
 def test_mot_eval_launch_requires_a_sequence_and_adds_the_evaluator(launch_stub):
     ld = _load("mot_eval.launch.py").generate_launch_description()
     with pytest.raises(RuntimeError, match="seq:="):
         _expand(ld)
-    declared, actions = _expand(ld, seq="/data/MOT16/train/MOT16-09")
+    with pytest.raises(RuntimeError, match="detector:=dpm"):
+        _expand(ld, seq="/data/MOT16/train/MOT16-09", detector="dpm")
+    declared, actions = _expand(ld, seq="/data/MOT16/train/MOT16-09", tracker="sort")
     assert {"seq", "detector", "tracker", "mode", "out"} <= set(declared)
     nodes = [a for a in actions if isinstance(a, Node)]
     _check_nodes(nodes)
@@ -135,6 +165,11 @@ def test_mot_eval_launch_requires_a_sequence_and_adds_the_evaluator(launch_stub)
     evaluator = nodes[-1]
     assert "--external-graph" in evaluator.kwargs["arguments"]
     assert "/data/MOT16/train/MOT16-09" in evaluator.kwargs["arguments"]
+    assert evaluator.kwargs["arguments"][-2:] == ["--tracker", "sort"]
+    assert {"tracker": "sort"} in nodes[2].kwargs["parameters"]
+    (handler,) = [a for a in actions if isinstance(a, RegisterEventHandler)]
+    assert handler.event_handler.target_action is evaluator  # the launch ends with the evaluation
+    assert isinstance(handler.event_handler.on_exit[0], Shutdown)
     detector_files = [p for p in nodes[0].kwargs["parameters"] if isinstance(p, str)]
     assert [Path(p).name for p in detector_files] == ["default.yaml", "mot_eval.yaml"]
 

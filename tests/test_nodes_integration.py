@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy", reason="rclpy comes with make setup")
+import rclpy  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Track, TrackArray  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402

@@ -80,3 +80,28 @@ def test_stage_latency_and_fps():
     assert lat["end_to_end"]["n"] == 10
     assert throughput_fps(clock.times["published"], clock.times["tracks"]) == pytest.approx(10 / 9.031)
     assert throughput_fps({}, {}) is None
+
+
+def test_newer_detections_supersede_images_the_detector_skipped():
+    p: ExactStampPairer[str, str] = ExactStampPairer(capacity=10, b_supersedes_older_a=True)
+    for s in (1, 2, 3, 4):
+        p.add_a(s, f"img{s}")
+    assert p.add_b(3, "det3") == ("img3", "det3")
+    assert p.stats.skipped_a == 2 and p.stats.dropped_a == 0  # 1 and 2 were skipped, not lost
+    assert p.waiting == (1, 0)  # image 4 still waits for its detections
+    assert p.add_b(4, "det4") == ("img4", "det4")
+
+
+def test_typos_in_parameter_files_are_caught_before_the_nodes_start(tmp_path):
+    from reid_tracker_ros.graph import pipeline
+
+    typo = tmp_path / "mine.yaml"
+    typo.write_text("/**/detector:\n  ros__parameters:\n    confidance: 0.5\n")
+    with pytest.raises(ValueError, match=r"mine.yaml: unknown detector parameter\(s\) \['confidance'\]"):
+        pipeline([str(typo)])
+    good = tmp_path / "default.yaml"  # a user file that happens to be called default.yaml is used
+    good.write_text("/**/tracker:\n  ros__parameters:\n    max_age: 5\n")
+    specs = pipeline([str(good)])
+    assert str(good) in specs[2].param_files and len(specs[2].param_files) == 2
+    with pytest.raises(FileNotFoundError, match="elsewhere/mot_eval.yaml"):
+        pipeline([str(tmp_path / "elsewhere" / "mot_eval.yaml")])  # no silent fallback to config/

@@ -88,7 +88,8 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("max_cosine_distance", float, "largest appearance cosine distance accepted", 0.0, 2.0,
                   dynamic=True),
         ParamSpec("nn_budget", int, "appearance features kept per track", 1, 10000),
-        ParamSpec("min_score", float, "detections below this score are ignored", 0.0, 1.0, dynamic=True),
+        ParamSpec("min_score", float, "detections below this score are ignored (dataset specific: "
+                  "MOT16/17 DPM public detections score below 0)", -1e9, 1e9, dynamic=True),
         ParamSpec("report_lost", bool, "publish lost (unmatched, predicted) tracks too"),
         _DEPTH,
     ],
@@ -109,14 +110,17 @@ def package_share_dir() -> Path:
 
 
 def config_path(name_or_path: str | os.PathLike) -> Path:
-    """A config file by path, or by bare name inside the package's config/ directory."""
+    """A config file by path; a bare file name (no directory part) that is not in the current
+    directory is looked up in the package's config/ directory."""
     path = Path(name_or_path)
     if path.is_file():
         return path.resolve()
-    candidate = package_share_dir() / "config" / path.name
-    if candidate.is_file():
-        return candidate
-    raise FileNotFoundError(f"config file not found: {name_or_path} (also looked in {candidate.parent})")
+    if path.parent == Path("."):
+        candidate = package_share_dir() / "config" / path.name
+        if candidate.is_file():
+            return candidate
+        raise FileNotFoundError(f"config file not found: {name_or_path} (nor in {candidate.parent})")
+    raise FileNotFoundError(f"config file not found: {name_or_path}")
 
 
 def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None = None) -> dict[str, Any]:
@@ -131,11 +135,23 @@ def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None =
                 raise ValueError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(doc, dict):
             raise ValueError(f"{path}: expected a mapping of node names at the top level")
-        for key in ("/**", node_name, f"/{node_name}"):
+        for key in ("/**", node_name, f"/{node_name}", f"/**/{node_name}"):
             section = doc.get(key)
             if isinstance(section, dict):
                 merged.update(section.get("ros__parameters", {}) or {})
     return merged
+
+
+def check_config_files(files: list[str | os.PathLike]) -> None:
+    """Fail early, naming the file and key, when parameter files hold keys no node declares:
+    rclpy silently ignores overrides of undeclared parameters, so a typo would go unnoticed."""
+    for node_name, specs in PARAMETER_SCHEMA.items():
+        known = {s.name for s in specs}
+        for f in files:
+            unknown = sorted(set(load_node_parameters(node_name, [f])) - known)
+            if unknown:
+                raise ValueError(f"{config_path(f)}: unknown {node_name} parameter(s) {unknown}; "
+                                 f"known: {sorted(known)}")
 
 
 def validated_parameters(node_name: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import DEFAULT_IMAGE_TOPIC, environment, evaluation_pipeline
+from .graph import DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES, environment, evaluation_pipeline
 from .mot.io import MotFormatError, read_seqinfo, write_results
 
-DETECTOR_ALIASES = {"public": "public", "yolo": "ultralytics", "ultralytics": "ultralytics"}
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "Frag", "MT",
                "ML")
 
@@ -50,8 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--external-graph", action="store_true",
                    help="do not start the nodes (a launch file already did)")
     p.add_argument("--no-progress", action="store_true")
-    args, _ros_args = p.parse_known_args(argv)
-    return args
+    from rclpy.utilities import remove_ros_args  # a launch file appends --ros-args ...
+
+    return p.parse_args(remove_ros_args(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _ensure_domain() -> None:
@@ -131,8 +131,9 @@ def run(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     detector = DETECTOR_ALIASES[args.detector]
     profile = "local"
-    os.environ.update(environment(profile))
-    _ensure_domain()
+    if not args.external_graph:  # with a launched graph, keep the domain and profile launch gave us
+        os.environ.update(environment(profile))
+        _ensure_domain()
 
     from .mot.bag_writer import convert_sequence
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import config_path, package_share_dir
+from .config import check_config_files, config_path, package_share_dir
 
 PACKAGE = "reid_tracker_ros"
 DEFAULT_IMAGE_TOPIC = "/camera/image_raw"
@@ -45,8 +45,9 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
              embedder_model: str | None = None) -> list[NodeSpec]:
     """detector -> embedder -> tracker. ``config_files`` are applied in order (later wins);
     ``default.yaml`` is always first so every parameter has a value."""
-    files = [str(config_path("default.yaml"))]
-    files += [str(config_path(f)) for f in config_files if Path(f).name != "default.yaml"]
+    default = config_path("default.yaml")
+    files = [str(default)] + [str(config_path(f)) for f in config_files if config_path(f) != default]
+    check_config_files(files)
     files_t = tuple(files)
     image_remap = (("image", image_topic),)
     detector_overrides = {"backend": detector_backend} if detector_backend else {}
@@ -62,6 +63,8 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
 
 
 EVALUATOR_EXECUTABLE = "evaluate"
+# user-facing detector names -> detector node backend
+DETECTOR_ALIASES = {"public": "public", "yolo": "ultralytics", "ultralytics": "ultralytics"}
 EVALUATION_CONFIG = "mot_eval.yaml"
 
 
@@ -72,6 +75,24 @@ def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = 
     then any extra files; ``detector_backend`` 'public' or 'ultralytics'."""
     return pipeline([EVALUATION_CONFIG, *extra_config], image_topic=image_topic,
                     detector_backend=detector_backend, tracker=tracker)
+
+
+def launch_node_kwargs(spec: NodeSpec) -> dict:
+    """Keyword arguments of a launch_ros Node action for a spec (the runner's ros_arguments
+    produce the same command line)."""
+    return {"package": PACKAGE, "executable": spec.executable, "name": spec.name, "output": "screen",
+            "parameters": list(spec.param_files) + ([dict(spec.overrides)] if spec.overrides else []),
+            "remappings": list(spec.remappings)}
+
+
+def launch_environment(profile: str, current: dict[str, str]) -> dict[str, str]:
+    """Variables a launch file sets: the profile's transport (profile 'env' keeps whatever the
+    environment already has) and the malloc/YOLO settings unless the user set them."""
+    if profile == "env":
+        wanted = {k: v for k, v in environment("robot").items() if k != "FASTRTPS_DEFAULT_PROFILES_FILE"}
+        return {k: v for k, v in wanted.items() if k not in current}
+    wanted = environment(profile)
+    return {k: v for k, v in wanted.items() if k == "FASTRTPS_DEFAULT_PROFILES_FILE" or k not in current}
 
 
 def dds_profile(kind: str = "robot") -> Path:
@@ -95,3 +116,20 @@ def environment(profile: str = "robot") -> dict[str, str]:
         "YOLO_OFFLINE": "1",
         "YOLO_AUTOINSTALL": "False",
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m reid_tracker_ros.graph --print-env local|robot``: shell exports (env.bash)."""
+    import argparse
+    import shlex
+
+    parser = argparse.ArgumentParser(description="print the graph's environment as shell exports")
+    parser.add_argument("--print-env", choices=("local", "robot"), required=True)
+    args = parser.parse_args(argv)
+    for key, value in environment(args.print_env).items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,11 @@ topics in any order; each side waits in a bounded FIFO until its partner with th
 stamp arrives. When a side overflows, its oldest entry is dropped and counted, so memory
 stays flat and nothing disappears silently (message_filters is not installable here, and
 exact stamps are all this pipeline needs: detections copy the image header).
+
+With ``b_supersedes_older_a`` (the embedder's setting), a B item with stamp s also discards
+the waiting A items older than s: a detector that processes images in order and skips some
+on a live camera (best-effort, keep-last) will never send detections for them, so those
+images are counted as ``skipped_a`` (normal) rather than held until they overflow (an error).
 """
 from __future__ import annotations
 
@@ -23,15 +28,17 @@ class PairingStats:
     dropped_b: int = 0
     duplicates_a: int = 0  # same stamp received twice: the newer one replaces the older
     duplicates_b: int = 0
+    skipped_a: int = 0  # A items superseded by a newer B (see b_supersedes_older_a)
 
 
 class ExactStampPairer(Generic[A, B]):
     """Pairs items of stream A and stream B that carry the same integer stamp."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, b_supersedes_older_a: bool = False) -> None:
         if capacity < 1:
             raise ValueError(f"pairing capacity must be >= 1, got {capacity}")
         self.capacity = capacity
+        self.b_supersedes_older_a = b_supersedes_older_a
         self._a: OrderedDict[int, A] = OrderedDict()
         self._b: OrderedDict[int, B] = OrderedDict()
         self.stats = PairingStats()
@@ -53,6 +60,10 @@ class ExactStampPairer(Generic[A, B]):
     def add_b(self, stamp: int, item: B) -> tuple[A, B] | None:
         """Offer a B item; returns the (A, B) pair when its A partner is waiting."""
         partner = self._a.pop(stamp, None)
+        if self.b_supersedes_older_a:
+            while self._a and next(iter(self._a)) < stamp:
+                self._a.popitem(last=False)
+                self.stats.skipped_a += 1
         if partner is not None:
             self.stats.paired += 1
             return partner, item

@@ -116,6 +116,17 @@ class UltralyticsDetector(DetectorBackend):
                 LOG.warning("detector model %s has a fixed input size %s; imgsz=%d is ignored",
                             self.model_path, hw, self.imgsz)
 
+    def set_thresholds(self, conf: float | None = None, iou: float | None = None) -> None:
+        """Change the confidence / NMS IoU thresholds from the next image on (run-time
+        parameter changes of the detector node)."""
+        for key, value in (("conf", conf), ("iou", iou)):
+            if value is None:
+                continue
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{key} must be in [0, 1], got {value!r}")
+            setattr(self, key, float(value))
+            self._predict_kwargs[key] = float(value)
+
     @property
     def input_hw(self) -> tuple[int, int] | None:
         """Network input size (height, width) in effect; known after the first image.

@@ -51,8 +51,7 @@ class DetectorNode(Node):
         if "min_score" in changes and self.params["backend"] == "public":
             self.public.min_score = changes["min_score"]
         if self.params["backend"] == "ultralytics":
-            self.backend.conf = self.params["confidence"]
-            self.backend.iou = self.params["iou"]
+            self.backend.set_thresholds(conf=self.params["confidence"], iou=self.params["iou"])
 
     def _publish(self, header, width: int, height: int, dets, started: float) -> None:
         out = DetectionArray(header=header, image_width=width, image_height=height, source=self.source)

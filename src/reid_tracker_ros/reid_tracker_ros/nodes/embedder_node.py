@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from rclpy.node import Node
 from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray
 from sensor_msgs.msg import Image
 
 from ..embedding import resolve_embedder
-from ..ros.conversions import (ImageConversionError, detection_msgs_from, detections_from_msg_list,
+from ..ros.conversions import (ImageConversionError, detection_msgs_from, detections_from_msg_list, float32_array,
                                image_to_rgb, sanitize_detections, stamp_to_ns)
 from ..ros.node_runtime import ErrorCounter, run_node
 from ..ros.params import declare_node_parameters
@@ -39,7 +38,9 @@ class EmbedderNode(Node):
             if not self.embedder.metadata.trained:
                 self.get_logger().warn(f"appearance model '{self.model_name}' is UNTRAINED: its features "
                                        "carry little identity information")
-        self.pairer: ExactStampPairer[Image, DetectionArray] = ExactStampPairer(p["pair_cache_size"])
+        # images the detector skipped (live camera) are superseded by newer detections, not errors
+        self.pairer: ExactStampPairer[Image, DetectionArray] = ExactStampPairer(
+            p["pair_cache_size"], b_supersedes_older_a=True)
         self._reported_drops = 0
         self.pub = self.create_publisher(EmbeddedDetectionArray, "embedded_detections", data_qos(p["queue_depth"]))
         self.create_subscription(Image, "image", self.on_image, image_qos(p["image_qos"], p["queue_depth"]))
@@ -82,7 +83,7 @@ class EmbedderNode(Node):
         out.detections = detection_msgs_from(dets, Detection)
         if features is not None:
             out.embedding_dim = int(features.shape[1])
-            out.embeddings = np.ascontiguousarray(features, dtype=np.float32).ravel()
+            out.embeddings = float32_array(features)
         elif self.embedder is not None and not len(dets):
             out.embedding_dim = int(self.embedder.metadata.feature_dim)
         out.processing_ms = (time.perf_counter() - started) * 1e3

@@ -34,6 +34,7 @@ class TrackerNode(Node):
         p = self.params = declare_node_parameters(self, "tracker", self._on_change)
         self.errors = ErrorCounter(self)
         self.tracker = build_tracker(tracker_config(p))
+        self._features = None  # (model name, dimension) of the features the galleries hold
         self.pub = self.create_publisher(TrackArray, "tracks", data_qos(p["queue_depth"]))
         self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_detections,
                                  data_qos(p["queue_depth"]))
@@ -51,6 +52,14 @@ class TrackerNode(Node):
         except ValueError as exc:
             self.errors.report("bad_embeddings", f"features ignored (motion only this frame): {exc}")
             dets.embeddings = None
+        if dets.embeddings is not None:
+            features = (msg.model_name, dets.embeddings.shape[1])
+            if self._features is not None and features != self._features:
+                # features of another model cannot be compared with the galleries: start afresh
+                self.get_logger().warn(f"appearance features changed from {self._features} to {features} "
+                                       "(embedder restarted with another model?): tracks reset")
+                self.tracker.reset()
+            self._features = features
         dets, dropped = sanitize_detections(dets, msg.image_width, msg.image_height)
         if dropped:
             self.errors.report("bad_box", f"{dropped} detection(s) with NaN/inf, non-positive size or "

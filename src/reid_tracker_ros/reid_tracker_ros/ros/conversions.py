@@ -1,25 +1,56 @@
 """Conversions between ROS messages and the cores' numpy types.
 
-Images: ``cv_bridge`` is used when importable (apt ROS); otherwise numpy does the same work
-(cv_bridge cannot be installed from PyPI). Either way the result is an RGB uint8 HxWx3
-array, the single layout every core expects.
+Images: numpy converts the common 8-bit encodings (a zero-copy view for rgb8); for any other
+encoding ``cv_bridge`` is used when it is importable (apt ROS; it cannot be installed from
+PyPI). Either way the result is an RGB uint8 HxWx3 array, the single layout every core expects.
 
-Speed notes (rclpy): assigning an ndarray to ``msg.data`` copies element by element
-(30-90 ms for one 960x540 frame), so outgoing images are assigned ``bytes``; on receive
-``np.frombuffer(msg.data, np.uint8)`` is a zero-copy view.
+Speed notes (rclpy): the generated setters of array fields take ``array.array`` without a
+per-element check or copy loop, while an ndarray (and, on Humble, ``bytes``) is walked element
+by element (30-90 ms for one 960x540 frame). Outgoing arrays are therefore wrapped with
+:func:`uint8_array` / :func:`float32_array`; on receive ``np.frombuffer(msg.data, np.uint8)``
+is a zero-copy view.
 """
 from __future__ import annotations
+
+import array
 
 import numpy as np
 
 from ..types import Detections, TrackSnapshot, tlwh_to_xyxy, xyxy_to_tlwh
 
-try:  # pragma: no cover - only on machines with apt ROS
-    from cv_bridge import CvBridge  # type: ignore
+_BRIDGE = None  # cv_bridge.CvBridge, imported on first need (its import is slow and may fail)
 
-    _BRIDGE: "CvBridge | None" = CvBridge()
-except Exception:  # noqa: BLE001 - any import problem means "not available"
-    _BRIDGE = None
+
+def uint8_array(data: bytes) -> array.array:
+    """bytes -> array('B') in one memcpy: the fast path of rclpy's uint8[] setters."""
+    out = array.array("B")
+    out.frombytes(data)
+    return out
+
+
+def float32_array(values: np.ndarray) -> array.array:
+    """ndarray -> array('f') in one memcpy: the fast path of rclpy's float32[] setters."""
+    out = array.array("f")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
+    return out
+
+
+def _cv_bridge_to_rgb(msg) -> np.ndarray | None:
+    """Convert with cv_bridge when it is importable, else None."""
+    global _BRIDGE
+    if _BRIDGE is None:
+        try:
+            from cv_bridge import CvBridge  # type: ignore
+        except Exception:  # noqa: BLE001 - missing, or built against another numpy
+            _BRIDGE = False
+        else:
+            _BRIDGE = CvBridge()
+    if not _BRIDGE:
+        return None
+    try:
+        return np.ascontiguousarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+    except Exception as exc:  # noqa: BLE001 - cv_bridge raises its own error types
+        raise ImageConversionError(f"cv_bridge could not convert '{msg.encoding}' image: {exc}") from exc
 
 # encoding -> (channels, channel order to take for R, G, B or None for grey)
 _ENCODINGS: dict[str, tuple[int, tuple[int, int, int] | None]] = {
@@ -42,12 +73,10 @@ def image_to_rgb(msg) -> np.ndarray:
     """sensor_msgs/Image -> HxWx3 uint8 RGB (a view when the encoding is already rgb8)."""
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     encoding = msg.encoding
-    if _BRIDGE is not None and encoding in _ENCODINGS and height and width:  # pragma: no cover
-        try:
-            return _BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8")
-        except Exception as exc:  # noqa: BLE001 - cv_bridge raises its own error types
-            raise ImageConversionError(f"cv_bridge could not convert '{encoding}' image: {exc}") from exc
     if encoding not in _ENCODINGS:
+        converted = _cv_bridge_to_rgb(msg) if height and width else None
+        if converted is not None:
+            return converted
         raise ImageConversionError(
             f"unsupported image encoding '{encoding}' (supported: {', '.join(SUPPORTED_ENCODINGS)})")
     if height == 0 or width == 0:
@@ -89,7 +118,7 @@ def fill_image_msg(msg, rgb: np.ndarray) -> None:
     msg.encoding = "rgb8"
     msg.is_bigendian = 0
     msg.step = 3 * msg.width
-    msg.data = rgb.tobytes()
+    msg.data = uint8_array(rgb.tobytes())
 
 
 def detections_from_msg_list(detection_msgs) -> Detections:
@@ -104,24 +133,22 @@ def detections_from_msg_list(detection_msgs) -> Detections:
 
 
 def sanitize_detections(dets: Detections, image_width: int, image_height: int) -> tuple[Detections, int]:
-    """Drop detections a core cannot use: NaN/inf values, non-positive size, or a box with no
-    overlap with the image. Boxes partly outside are clipped. Returns (kept, dropped_count)."""
+    """Drop detections no core can use: NaN/inf values, non-positive size, or (when the image
+    size is known) a box with no overlap with the image. Boxes partly outside are kept as they
+    are: MOT boxes legitimately extend past the border, clipping would distort the Kalman
+    filter's aspect ratio, and the embedder clips its crops itself. Returns (kept, dropped)."""
     if len(dets) == 0:
         return dets, 0
     boxes = dets.boxes
-    finite = np.isfinite(boxes).all(axis=1) & np.isfinite(dets.scores)
+    keep = np.isfinite(boxes).all(axis=1) & np.isfinite(dets.scores)
     if dets.embeddings is not None:
-        finite &= np.isfinite(dets.embeddings).all(axis=1)
+        keep &= np.isfinite(dets.embeddings).all(axis=1)
     with np.errstate(invalid="ignore"):
-        clipped = boxes.copy()
+        keep &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         if image_width > 0 and image_height > 0:
-            clipped[:, 0::2] = np.clip(clipped[:, 0::2], 0, image_width)
-            clipped[:, 1::2] = np.clip(clipped[:, 1::2], 0, image_height)
-        positive = (clipped[:, 2] - clipped[:, 0] > 0) & (clipped[:, 3] - clipped[:, 1] > 0)
-    keep = finite & positive
-    kept = dets.subset(keep)
-    kept.boxes = clipped[keep]
-    return kept, int((~keep).sum())
+            keep &= (boxes[:, 2] > 0) & (boxes[:, 3] > 0) & (boxes[:, 0] < image_width) & \
+                (boxes[:, 1] < image_height)
+    return dets.subset(keep), int((~keep).sum())
 
 
 def detection_msgs_from(dets: Detections, msg_type) -> list:
