@@ -1,7 +1,9 @@
 """Frame accounting and per-stage latency from arrival times keyed by image stamp (pure).
 
-The replay node records when it published each image and when each stage's output for
-that stamp arrived; this module turns those into frames/s and p50/p95 latencies.
+The replay node records when it published each image and, per stage, when that stage
+published its output for the stamp (DDS source timestamps; the tracks' reception time for
+the end of the chain), all on the system clock; this module turns those into frames/s and
+p50/p95 latencies.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ _STAGE_SPANS = {"detector": ("published", "detections"), "embedder": ("detection
 
 @dataclass
 class StageClock:
-    """Monotonic times (seconds) per event name and stamp, plus node-reported processing ms."""
+    """System-clock times (seconds) per event name and stamp, plus node-reported processing ms."""
 
     times: dict[str, dict[int, float]] = field(default_factory=lambda: {
         "published": {}, "detections": {}, "embedded_detections": {}, "tracks": {}})

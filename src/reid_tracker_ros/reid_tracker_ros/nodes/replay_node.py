@@ -65,14 +65,16 @@ class ReplayNode(Node):
     def _on_stage(self, event: str) -> Callable:
         stage = {"detections": "detector", "embedded_detections": "embedder"}[event]
 
-        def callback(msg) -> None:
+        def callback(msg, info: dict) -> None:
             stamp = stamp_to_ns(msg.header.stamp)
             if stamp in self._frame_of_stamp:
-                self.clock.mark(event, stamp, time.monotonic())
+                # when the stage published (DDS source timestamp, system clock): not when this
+                # process got round to the callback, which its own work would delay
+                self.clock.mark(event, stamp, info["source_timestamp"] * 1e-9)
                 self.clock.processing_ms[stage].append(float(msg.processing_ms))
         return callback
 
-    def _on_tracks(self, msg: TrackArray) -> None:
+    def _on_tracks(self, msg: TrackArray, info: dict) -> None:
         stamp = stamp_to_ns(msg.header.stamp)
         if stamp in self._ping_stamps:
             self._ping_seen.add(stamp)
@@ -85,7 +87,7 @@ class ReplayNode(Node):
         if frame in self.result.dropped:
             self.result.late += 1
             return
-        self.clock.mark("tracks", stamp, time.monotonic())
+        self.clock.mark("tracks", stamp, info["received_timestamp"] * 1e-9)
         self.clock.processing_ms["tracker"].append(float(msg.processing_ms))
         self.result.tracks[frame] = msg
 
@@ -131,7 +133,7 @@ class ReplayNode(Node):
         if self.det_pub is not None:
             if frame.detections is not None:
                 self.det_pub.publish(frame.detections)
-        self.clock.mark("published", frame.stamp_ns, time.monotonic())
+        self.clock.mark("published", frame.stamp_ns, time.time_ns() * 1e-9)  # same clock as DDS stamps
         self.image_pub.publish(frame.image)
 
     def run_lockstep(self, frames: Iterable[ReplayFrame], timeout_s: float,
