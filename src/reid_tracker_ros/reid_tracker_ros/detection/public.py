@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..types import Detections, tlwh_to_xyxy
+from ..types import Detections, tlwh_to_xyxy, valid_box_mask
 
 
 class PublicDetections:
@@ -38,11 +38,9 @@ class PublicDetections:
         """Boolean mask of the rows to keep (vectorised; NaN rows are never kept)."""
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float64).reshape(len(boxes))
-        w = boxes[:, 2] - boxes[:, 0]
-        h = boxes[:, 3] - boxes[:, 1]
-        finite = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
+        keep = valid_box_mask(boxes, scores)
         with np.errstate(invalid="ignore"):
-            return finite & (w > 0) & (h > 0) & (h >= self.min_height) & (scores >= self.min_score)
+            return keep & (boxes[:, 3] - boxes[:, 1] >= self.min_height) & (scores >= self.min_score)
 
     def filter(self, detections: Detections) -> Detections:
         """Filter detections whose boxes are already xyxy (e.g. from a DetectionArray)."""

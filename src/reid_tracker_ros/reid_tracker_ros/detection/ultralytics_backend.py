@@ -21,7 +21,7 @@ import numpy as np
 
 from ..types import Detections
 from .base import DetectorBackend, check_image
-from .default_weights import DEFAULT_MODEL_NAME, cache_root, default_detector_model
+from .default_weights import DEFAULT_MODEL_NAME, cache_root, check_imgsz, default_detector_model
 
 LOG = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ class UltralyticsDetector(DetectorBackend):
             raise ValueError(f"conf must be in [0, 1], got {conf!r}")
         if not 0.0 <= float(iou) <= 1.0:
             raise ValueError(f"iou must be in [0, 1], got {iou!r}")
-        if isinstance(imgsz, bool) or int(imgsz) != imgsz or imgsz <= 0 or int(imgsz) % 32:
-            raise ValueError(f"imgsz must be a positive multiple of 32, got {imgsz!r}")
+        check_imgsz(imgsz)
         self.model_path = resolve_model_path(model, int(imgsz))
         self.conf = float(conf)
         self.iou = float(iou)

@@ -16,7 +16,7 @@ import array
 
 import numpy as np
 
-from ..types import Detections, TrackSnapshot, tlwh_to_xyxy, xyxy_to_tlwh
+from ..types import Detections, TrackSnapshot, tlwh_to_xyxy, valid_box_mask, xyxy_to_tlwh
 
 _BRIDGE = None  # cv_bridge.CvBridge, imported on first need (its import is slow and may fail)
 
@@ -140,11 +140,10 @@ def sanitize_detections(dets: Detections, image_width: int, image_height: int) -
     if len(dets) == 0:
         return dets, 0
     boxes = dets.boxes
-    keep = np.isfinite(boxes).all(axis=1) & np.isfinite(dets.scores)
+    keep = valid_box_mask(boxes, dets.scores)
     if dets.embeddings is not None:
         keep &= np.isfinite(dets.embeddings).all(axis=1)
     with np.errstate(invalid="ignore"):
-        keep &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         if image_width > 0 and image_height > 0:
             keep &= (boxes[:, 2] > 0) & (boxes[:, 3] > 0) & (boxes[:, 0] < image_width) & \
                 (boxes[:, 1] < image_height)

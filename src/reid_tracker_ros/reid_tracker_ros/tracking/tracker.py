@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..types import Detections, TrackSnapshot, TrackState
+from ..types import Detections, TrackSnapshot, TrackState, valid_box_mask
 from .costs import nearest_neighbor_distance, normalize_rows
 from .kalman_filter import ConstantVelocityKalmanFilter
 from .track import Track
@@ -245,9 +245,7 @@ class Tracker:
             raise TypeError(f"Tracker.update expects a Detections, got {type(detections).__name__}")
         if len(detections) == 0:
             return detections
-        b = detections.boxes
-        keep = (detections.scores >= self.config.min_score) & np.isfinite(b).all(axis=1) \
-            & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+        keep = valid_box_mask(detections.boxes) & (detections.scores >= self.config.min_score)
         if keep.all():
             return detections
         # Nothing left: embeddings of zero rows carry nothing (and cannot be reshaped to (0, -1)).
