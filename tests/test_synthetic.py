@@ -147,3 +147,23 @@ def test_cli_prints_folder(tmp_path, capsys):
     assert out == str(tmp_path / "CLI-1")
     assert read_seqinfo(out).seq_length == 3
     assert len(list((tmp_path / "CLI-1" / "img1").glob("*.jpg"))) == 3
+
+
+def test_contact_sheet_draws_the_results(tmp_path):
+    """The demo's picture: tiles of evenly spaced frames with each result box drawn in its id colour."""
+    import cv2
+
+    from reid_tracker_ros.mot.io import read_ground_truth, write_results
+    from reid_tracker_ros.mot.visualize import contact_sheet, id_colour
+
+    seq = generate_sequence(tmp_path, name="SHEET", frames=8, width=320, height=240, n_people=3, seed=1)
+    gt = read_ground_truth(seq / "gt" / "gt.txt")
+    results = tmp_path / "res.txt"
+    write_results(results, np.column_stack([gt[:, :6], np.ones(len(gt))]))
+    sheet = contact_sheet(seq, results, tmp_path / "sheet.png", frames=4, columns=2, tile_width=320)  # no resize
+    img = cv2.imread(str(sheet))
+    assert img.shape == (2 * 240, 2 * 320, 3)
+    colours = {id_colour(int(i)) for i in gt[:, 1]}
+    drawn = {tuple(int(c) for c in px) for px in img.reshape(-1, 3)}
+    assert colours & drawn  # at least one id's colour appears: the boxes were drawn
+    assert len({id_colour(i) for i in range(1, 50)}) == 49  # distinct colours for distinct ids

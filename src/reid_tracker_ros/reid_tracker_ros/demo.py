@@ -20,6 +20,7 @@ from pathlib import Path
 from .evaluate import format_table, parse_args, run
 from .mot.io import read_seqinfo
 from .mot.synthetic import generate_sequence
+from .mot.visualize import contact_sheet
 
 
 def demo_sequence(root: Path, frames: int, seed: int) -> Path:
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== free-running replay at the sequence frame rate (speed) ==", flush=True)
         realtime = run(parse_args(common + ["--mode", "realtime", "--out", str(out / "realtime")]))
         print(format_table(realtime), flush=True)
+    sheet = contact_sheet(seq, lockstep["results"], out / "contact_sheet.jpg")
+    print(f"\ncontact sheet of the tracks: {sheet}", flush=True)
     motion = None
     if not args.skip_motion_only:
         print("\n== lockstep replay without appearance features (motion only, for comparison) ==", flush=True)
