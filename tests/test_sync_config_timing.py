@@ -105,3 +105,15 @@ def test_typos_in_parameter_files_are_caught_before_the_nodes_start(tmp_path):
     assert str(good) in specs[2].param_files and len(specs[2].param_files) == 2
     with pytest.raises(FileNotFoundError, match="elsewhere/mot_eval.yaml"):
         pipeline([str(tmp_path / "elsewhere" / "mot_eval.yaml")])  # no silent fallback to config/
+
+
+def test_readme_documents_every_parameter_with_its_default(repo_root):
+    """The configuration reference in the README must stay true to the schema and default.yaml."""
+    readme = (repo_root / "README.md").read_text()
+    for node, specs in PARAMETER_SCHEMA.items():
+        section = readme.split(f"**{node}**", 1)[1].split("\n\n", 2)[1]
+        values = load_node_parameters(node)
+        for spec in specs:
+            value = values[spec.name]
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            assert f"| `{spec.name}` | `{shown}` |" in section, f"README: {node}.{spec.name} = {shown}"
