@@ -75,3 +75,15 @@ def test_broken_seqinfo_is_a_clear_error(sequence, tmp_path, capsys):
     code, out, err = _run(capsys, ["--seq", str(seq), "--out", str(tmp_path / "eval")])
     assert code == 2
     assert "seqinfo.ini" in err and "frameRate" in err
+
+
+def test_folder_without_seqinfo_is_read_from_its_images(sequence, tmp_path, capsys):
+    """2DMOT2015 sequences have no seqinfo.ini: size and length come from img1/."""
+    seq = tmp_path / "MOT15-LIKE"
+    shutil.copytree(sequence, seq)
+    (seq / "seqinfo.ini").unlink()
+    code, out, err = _run(capsys, ["--seq", str(seq), "--out", str(tmp_path / "eval"), "--frame-rate", "25"])
+    assert code == 0, err
+    assert "has no seqinfo.ini" in out and "960x540" in out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["frames"] == FRAMES and result["frames_dropped"] == 0 and result["HOTA"] > HOTA_THRESHOLD

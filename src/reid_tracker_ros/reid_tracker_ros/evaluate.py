@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .graph import DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES, environment, evaluation_pipeline
-from .mot.io import MotFormatError, read_seqinfo, write_results
+from .mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
 
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "Frag", "MT",
                "ML")
@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--startup-timeout", type=float, default=240.0,
                    help="seconds for the graph to come up (the first YOLO ONNX export takes a while)")
     p.add_argument("--max-frames", type=int, default=None, help="evaluate only the first N frames")
+    p.add_argument("--frame-rate", type=float, default=30.0,
+                   help="frame rate for folders without seqinfo.ini (2DMOT2015 style), whose size and "
+                        "length are then read from img1/")
     p.add_argument("--out", default=None, help="output folder (default runs/eval/<sequence>)")
     p.add_argument("--raw-bag", action="store_true",
                    help="store raw rgb8 images in the bag (default: the JPEGs as CompressedImage, "
@@ -126,7 +129,12 @@ def format_table(summary: dict) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     seq_dir = Path(args.seq).resolve()
-    info = read_seqinfo(seq_dir)  # a broken seqinfo.ini stops here with a clear message
+    if not (seq_dir / "seqinfo.ini").exists() and (seq_dir / "img1").is_dir():
+        info = infer_seqinfo(seq_dir, frame_rate=args.frame_rate)  # 2DMOT2015 folders have none
+        print(f"note: {seq_dir} has no seqinfo.ini; using {info.im_width}x{info.im_height}, "
+              f"{info.seq_length} frames from img1/ at {info.frame_rate:g} frames/s (--frame-rate)", flush=True)
+    else:
+        info = read_seqinfo(seq_dir)  # a broken or missing seqinfo.ini stops here with a clear message
     out = Path(args.out or Path("runs") / "eval" / info.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
     detector = DETECTOR_ALIASES[args.detector]
@@ -143,7 +151,7 @@ def run(args: argparse.Namespace) -> dict:
     print(f"converting {seq_dir} -> {bag_path}", flush=True)
     summary_conv = convert_sequence(seq_dir, bag_path, compressed=not args.raw_bag,
                                     with_public_detections=detector == "public", progress=not args.no_progress,
-                                    max_frames=args.max_frames)
+                                    max_frames=args.max_frames, seqinfo=info)
     for w in summary_conv.warnings:
         print(f"warning: {w}", flush=True)
 

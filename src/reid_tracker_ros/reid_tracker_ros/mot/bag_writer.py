@@ -25,7 +25,7 @@ from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, Qo
 from rosbags.rosbag2 import StoragePlugin, Writer
 from tqdm import tqdm
 
-from reid_tracker_ros.mot.io import frame_paths, read_detections, read_seqinfo
+from reid_tracker_ros.mot.io import SequenceInfo, frame_paths, read_detections, read_seqinfo
 from reid_tracker_ros.mot.msg_types import get_store, message_definition, rihs01
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
@@ -210,6 +210,7 @@ def convert_sequence(
     overwrite: bool = False,
     det_min_score: float = -np.inf,
     public_class_id: int = 0,
+    seqinfo: "SequenceInfo | None" = None,
 ) -> ConversionSummary:
     """Write ``seq_dir`` (MOTChallenge layout) as a rosbag2 at ``bag_path``; returns a summary.
 
@@ -226,7 +227,8 @@ def convert_sequence(
         raise ValueError(f"storage must be one of {sorted(_STORAGES)}, got {storage!r}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-    info = read_seqinfo(seq_dir)  # MotFormatError (names seqinfo.ini) propagates
+    # MotFormatError (names seqinfo.ini) propagates; callers may pass inferred info (MOT15 folders)
+    info = seqinfo if seqinfo is not None else read_seqinfo(seq_dir)
     fps = float(info.frame_rate)
     if not fps > 0:
         raise ValueError(f"frame rate must be > 0 in {seq_dir / 'seqinfo.ini'}, got {info.frame_rate!r}")

@@ -26,7 +26,7 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception as exc:  # start-up errors (missing model file...) end the process clearly
-        name = node.get_name() if node is not None else "node"
+        name = node.get_name() if node is not None else getattr(factory, "__name__", "node")
         print(f"[{name}] fatal: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
