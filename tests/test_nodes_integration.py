@@ -96,7 +96,14 @@ def graph(ros_context, tmp_path_factory, repo_root):
                           and probe.det_pub.get_subscription_count() > 0
                           and probe.count_publishers("/tracks") > 0, 60, runner)
     assert ok, "graph did not come up"
-    time.sleep(1.0)  # let the nodes' own pub/sub pairs finish matching
+    # the nodes' own pub/sub pairs may still be matching: send empty frames (no detections, so
+    # no tracker state) until one comes back as tracks, as the evaluator does
+    ping = 1
+    while ping < 60 and not any(s < 100 for s in probe.got["tracks"]):
+        probe.send(ping, np.zeros((H, W, 3), np.uint8), [])
+        probe.spin_until(lambda: ping in probe.got["tracks"], 1.0, runner)
+        ping += 1
+    assert any(s < 100 for s in probe.got["tracks"]), "the graph never answered an empty frame"
     yield runner, probe
     probe.destroy_node()
     runner.stop()
