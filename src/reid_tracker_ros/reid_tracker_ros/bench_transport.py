@@ -4,8 +4,13 @@
 
 Publishes rgb8 images (reliable QoS, like the evaluation path) from this process to a
 subscriber process started here, both with the Fast DDS profile of ``--profile``
-(``local``: shared memory only; ``robot``; ``none``: Fast DDS defaults), and reports the
-publish-to-callback latency from the stamps. Last line: one JSON object.
+(``local``: shared memory only; ``robot``: shared memory + UDP; ``none``: Fast DDS's default
+transports, UDP + a 512 KB shared-memory segment), and reports the publish-to-callback
+latency from the stamps. Last line: one JSON object.
+
+Every packet stays on this host: for ``robot`` and ``none`` the UDP transport is restricted
+to the loopback interface (a generated copy of the profile), so no discovery multicast or
+data reaches the machine's network interfaces.
 """
 from __future__ import annotations
 
@@ -17,6 +22,42 @@ import sys
 import time
 
 import numpy as np
+
+_LOOPBACK_UDP = ("<transport_descriptor><transport_id>{id}</transport_id><type>UDPv4</type>"
+                 "<interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList></transport_descriptor>")
+_DEFAULTS_ON_LOOPBACK = """<?xml version="1.0" encoding="UTF-8"?>
+<dds xmlns="http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"><profiles>
+  <transport_descriptors>
+    <transport_descriptor><transport_id>shm_default</transport_id><type>SHM</type></transport_descriptor>
+    {udp}
+  </transport_descriptors>
+  <participant profile_name="defaults_on_loopback" is_default_profile="true"><rtps>
+    <useBuiltinTransports>false</useBuiltinTransports>
+    <userTransports><transport_id>shm_default</transport_id><transport_id>udp_loopback</transport_id></userTransports>
+  </rtps></participant>
+</profiles></dds>
+"""
+
+
+def loopback_profile(profile: str, out_dir: str) -> str:
+    """Path of a Fast DDS profile for ``profile`` whose UDP (if any) only uses 127.0.0.1."""
+    from .graph import dds_profile
+
+    path = os.path.join(out_dir, f"bench_{profile}.xml")
+    if profile == "local":
+        return str(dds_profile("local"))
+    if profile == "none":
+        text = _DEFAULTS_ON_LOOPBACK.format(udp=_LOOPBACK_UDP.format(id="udp_loopback"))
+    else:
+        text = dds_profile("robot").read_text().replace(
+            "<transport_id>reid_udp</transport_id>\n        <type>UDPv4</type>",
+            "<transport_id>reid_udp</transport_id>\n        <type>UDPv4</type>\n"
+            "        <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>")
+        if "interfaceWhiteList" not in text:
+            raise RuntimeError("could not restrict the robot profile's UDP transport to loopback")
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
 
 
 def _subscriber(count: int, timeout_s: float) -> None:
@@ -55,15 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     if args._subscriber:
         _subscriber(args.count, timeout_s=args.count / args.rate + 30)
         return 0
+    import tempfile
+
     from .graph import environment
 
-    env = {**os.environ, **environment("local" if args.profile == "none" else args.profile)}
-    if args.profile == "none":
-        env.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+    tmp = tempfile.mkdtemp(prefix="bench_transport_")
+    env = {**os.environ, **environment("local"), "FASTRTPS_DEFAULT_PROFILES_FILE": loopback_profile(args.profile, tmp)}
     env.setdefault("ROS_DOMAIN_ID", str(np.random.default_rng().integers(120, 220)))
+    for var in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOCALHOST_ONLY", "ROS_STATIC_PEERS"):
+        env.pop(var, None)
+    os.environ.clear()
     os.environ.update(env)
-    if args.profile == "none":
-        os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
     sub = subprocess.Popen([sys.executable, "-m", "reid_tracker_ros.bench_transport", "--_subscriber",
                             "--count", str(args.count), "--rate", str(args.rate)], stdout=subprocess.PIPE,
                            text=True, env=os.environ.copy())
