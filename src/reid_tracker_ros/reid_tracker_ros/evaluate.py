@@ -162,10 +162,8 @@ def run(args: argparse.Namespace) -> dict:
     from .ros.conversions import fill_image_msg
     from .runner import GraphRunner
 
-    specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker,
-                                extra_config=args.config, image_topic=DEFAULT_IMAGE_TOPIC)
-    if args.embedder_model:
-        specs[1] = type(specs[1])(**{**specs[1].__dict__, "overrides": {"model": args.embedder_model}})
+    specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
+                                image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
     tracker_name = args.tracker or _config_value(specs, "tracker", "tracker")
     runner = None if args.external_graph else GraphRunner(specs, out / "logs", profile=profile).start()
     alive = runner.check_alive if runner else (lambda: None)

@@ -70,11 +70,12 @@ EVALUATION_CONFIG = "mot_eval.yaml"
 
 def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = None,
                         image_topic: str = DEFAULT_IMAGE_TOPIC,
-                        extra_config: list[str] | tuple[str, ...] = ()) -> list[NodeSpec]:
+                        extra_config: list[str] | tuple[str, ...] = (),
+                        embedder_model: str | None = None) -> list[NodeSpec]:
     """The graph for MOT replay: default.yaml, then mot_eval.yaml (reliable QoS, deep queues),
     then any extra files; ``detector_backend`` 'public' or 'ultralytics'."""
     return pipeline([EVALUATION_CONFIG, *extra_config], image_topic=image_topic,
-                    detector_backend=detector_backend, tracker=tracker)
+                    detector_backend=detector_backend, tracker=tracker, embedder_model=embedder_model)
 
 
 def launch_node_kwargs(spec: NodeSpec) -> dict:
