@@ -115,7 +115,9 @@ def test_messages_flow_detector_embedder_tracker(graph):
     for k, s in enumerate(stamps):
         rgb, boxes = _scene(k)
         probe.send(s, rgb, boxes)
-        assert probe.spin_until(lambda: s in probe.got["tracks"], 10, runner), f"no tracks for frame {k}"
+        assert probe.spin_until(lambda: all(s in probe.got[t] for t in
+                                            ("tracks", "detections", "embedded_detections")),
+                                10, runner), f"no tracks for frame {k}"
     det = probe.got["detections"][stamps[0]]
     assert len(det.detections) == 2 and det.image_width == W
     emb = probe.got["embedded_detections"][stamps[0]]
@@ -137,7 +139,9 @@ def test_bad_input_is_reported_and_the_graph_keeps_going(graph):
     rgb, boxes = _scene(0)
     # 1) an encoding no core supports: no features, but the frame still gets tracks (motion only)
     probe.send(base, rgb, boxes, encoding="32FC1")
-    assert probe.spin_until(lambda: base in probe.got["tracks"], 10, runner)
+    # the probe's two subscriptions are served in any order: wait for both messages
+    assert probe.spin_until(lambda: base in probe.got["tracks"]
+                            and base in probe.got["embedded_detections"], 10, runner)
     assert probe.got["embedded_detections"][base].embedding_dim == 0
     # 2) NaN score, zero-size box, box outside the image: dropped with a log line
     bad = [(10, 10, 20, 40), (50, 50, 0, 30), (W + 50, 10, 20, 20), (100, 100, 20, 40)]
