@@ -89,4 +89,20 @@ if [ "$(cat .venv/.build-stamp 2>/dev/null)" != "$build_hash" ] || [ ! -f instal
   )
   echo "$build_hash" > .venv/.build-stamp
 fi
+# The real pedestrian video of `make demo` (Debian's opencv-doc ships vtest.avi). Best effort:
+# without apt or root the demo says the video is missing and skips that part.
+VTEST=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+if [ ! -f "$VTEST" ] && [ ! -f .venv/.vtest-tried ] && command -v apt-get >/dev/null; then
+  touch .venv/.vtest-tried  # try once per venv, not on every make
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+  if [ "$SUDO" != none ]; then
+    echo "setup: installing opencv-doc (apt) for the demo video $VTEST"
+    { $SUDO apt-get install -y -q --no-install-recommends opencv-doc >log/apt-opencv-doc.txt 2>&1 \
+      || { $SUDO apt-get update -q >>log/apt-opencv-doc.txt 2>&1 \
+           && $SUDO apt-get install -y -q --no-install-recommends opencv-doc >>log/apt-opencv-doc.txt 2>&1; }; } \
+      || echo "setup: could not install opencv-doc (see log/apt-opencv-doc.txt); the demo skips the real video"
+  else
+    echo "setup: $VTEST is missing and apt needs root: 'sudo apt install opencv-doc' adds the demo video"
+  fi
+fi
 echo "setup: done. In a shell: source env.bash"
