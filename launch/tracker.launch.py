@@ -3,6 +3,10 @@
     ros2 launch reid_tracker_ros tracker.launch.py image:=/camera/image_raw
     ros2 launch launch/tracker.launch.py image:=/camera/color/image_raw config:=/path/my.yaml detector:=ultralytics
 
+detector, embedder and tracker are lifecycle nodes (lifecycle_msgs services, ``ros2 lifecycle``);
+with ``autostart:=true`` (default) they configure and activate themselves, so no lifecycle
+manager is needed; ``autostart:=false`` leaves them unconfigured for one.
+
 The nodes, parameter files and remappings come from reid_tracker_ros.graph, the same
 description the local runner (tests, demo, evaluator) starts, so both run the same graph.
 """
@@ -21,6 +25,8 @@ ARGUMENTS = {
     "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
     "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
                     "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+    "autostart": ("true", "true: the lifecycle nodes configure and activate themselves | false: they wait "
+                  "unconfigured for a lifecycle manager (ros2 lifecycle set /detector configure ...)"),
 }
 
 
@@ -28,8 +34,13 @@ def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
     detector = DETECTOR_ALIASES.get(value["detector"], value["detector"]) or None
+    if value["autostart"] not in ("true", "false"):
+        raise RuntimeError(f"autostart:={value['autostart']} must be true or false")
     for spec in pipeline([value["config"]], image_topic=value["image"], detector_backend=detector):
-        actions.append(Node(**launch_node_kwargs(spec)))
+        kwargs = launch_node_kwargs(spec)
+        if value["autostart"] == "false":
+            kwargs["parameters"] = [*kwargs["parameters"], {"autostart": False}]
+        actions.append(Node(**kwargs))
     return actions
 
 

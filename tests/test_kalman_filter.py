@@ -1,21 +1,23 @@
-"""Constant-velocity Kalman filter (xyah), vectorised over tracks."""
+"""Constant-velocity Kalman filters (xyah, xywh), vectorised over tracks; camera-motion warp."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from reid_tracker_ros.tracking.kalman_filter import (CHI2INV95, KalmanFilterXYAH,
-                                                     make_kalman_filter)
+from reid_tracker_ros.tracking.kalman_filter import (CHI2INV95, KALMAN_FILTERS,
+                                                     ConstantVelocityKalmanFilter,
+                                                     KalmanFilterXYAH, KalmanFilterXYWH,
+                                                     make_kalman_filter, warp_boxes)
 
 
 def box(cx: float, cy: float, w: float = 40.0, h: float = 100.0) -> np.ndarray:
     return np.array([[cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]])
 
 
-@pytest.fixture()
-def kf() -> KalmanFilterXYAH:
-    return KalmanFilterXYAH()
+@pytest.fixture(params=sorted(KALMAN_FILTERS))
+def kf(request) -> ConstantVelocityKalmanFilter:
+    return make_kalman_filter(request.param)
 
 
 def test_chi2_table_matches_scipy():
@@ -26,7 +28,7 @@ def test_chi2_table_matches_scipy():
 def test_measurement_roundtrip_and_initiate(kf):
     boxes = np.array([[10.0, 20.0, 50.0, 120.0], [0.0, 0.0, 30.0, 60.0]])
     z = kf.measurement_from_xyxy(boxes)
-    np.testing.assert_allclose(z[0], [30.0, 70.0, 0.4, 100.0])
+    np.testing.assert_allclose(z[0], [30.0, 70.0, 0.4 if kf.name == "xyah" else 40.0, 100.0])
     mean, cov = kf.initiate(z)
     assert mean.shape == (2, 8) and cov.shape == (2, 8, 8)
     np.testing.assert_allclose(mean[:, :4], z)
@@ -56,7 +58,7 @@ def test_predict_moves_at_constant_velocity(kf):
         mean, cov = kf.predict(mean, cov)
         np.testing.assert_allclose(mean[0, :2], [100 + 5 * step, 200 - 2 * step])
         traces.append(np.trace(cov[0]))
-    np.testing.assert_allclose(mean[0, 2:4], [0.4, 100.0])  # shape unchanged
+    np.testing.assert_allclose(mean[0, 2:4], kf.measurement_from_xyxy(box(0, 0))[0, 2:4])  # shape unchanged
     assert np.all(np.diff(traces) > 0)  # prediction only adds uncertainty
     np.testing.assert_allclose(kf.velocity(mean), [[5.0, -2.0]])
 
@@ -161,6 +163,42 @@ def test_bad_shapes_and_names(kf):
         kf.update(mean, cov, np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
         kf.measurement_from_xyxy(np.zeros((3, 5)))
-    with pytest.raises(ValueError, match=r"'xyah-typo'.*valid: \['xyah'\]"):
+    with pytest.raises(ValueError, match=r"'xyah-typo'.*valid: \['xyah', 'xywh'\]"):
         make_kalman_filter("xyah-typo")
     assert isinstance(make_kalman_filter("xyah"), KalmanFilterXYAH)
+    assert isinstance(make_kalman_filter("xywh"), KalmanFilterXYWH)
+    with pytest.raises(ValueError, match="2x3 affine"):
+        kf.warp(mean, cov, np.eye(3))
+
+
+def test_xywh_follows_width_changes_independently():
+    """xywh lets the width change without the height (xyah keeps the aspect nearly rigid)."""
+    kf = KalmanFilterXYWH()
+    mean, cov = kf.initiate(kf.measurement_from_xyxy(box(100, 100, 40, 100)))
+    for _ in range(10):
+        mean, cov = kf.predict(mean, cov)
+        mean, cov = kf.update(mean, cov, kf.measurement_from_xyxy(box(100, 100, 60, 100)))
+    out = kf.xyxy_from_state(mean)[0]
+    assert out[2] - out[0] == pytest.approx(60, abs=1.5)
+    assert out[3] - out[1] == pytest.approx(100, abs=0.5)
+
+
+def test_warp_moves_state_and_covariance(kf):
+    """A translation+zoom affine moves the centre exactly, scales sizes and velocities, and
+    transforms the covariance as T P T^T (it stays symmetric positive definite)."""
+    mean, cov = kf.initiate(kf.measurement_from_xyxy(np.concatenate([box(100, 200), box(300, 50)])))
+    mean[:, kf.ndim:kf.ndim + 2] = [[2.0, -1.0], [0.5, 0.0]]
+    zoom = 1.1
+    affine = np.array([[zoom, 0.0, 15.0], [0.0, zoom, -7.0]])
+    new_mean, new_cov = kf.warp(mean, cov, affine)
+    np.testing.assert_allclose(new_mean[:, :2], zoom * mean[:, :2] + [15.0, -7.0])
+    np.testing.assert_allclose(new_mean[:, kf.ndim:kf.ndim + 2], zoom * mean[:, kf.ndim:kf.ndim + 2])
+    before, after = kf.xyxy_from_state(mean), kf.xyxy_from_state(new_mean)
+    np.testing.assert_allclose(after[:, 2:] - after[:, :2], zoom * (before[:, 2:] - before[:, :2]))
+    np.testing.assert_allclose(after, warp_boxes(before, affine), atol=1e-9)
+    t = kf.warp_matrix(affine)
+    np.testing.assert_allclose(new_cov, t @ cov @ t.T)
+    assert np.all(np.linalg.eigvalsh(new_cov) > 0)
+    same_mean, same_cov = kf.warp(mean, cov, np.eye(2, 3))
+    np.testing.assert_allclose(same_mean, mean)
+    np.testing.assert_allclose(same_cov, cov)

@@ -19,7 +19,10 @@ from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Tra
 from sensor_msgs.msg import Image  # noqa: E402
 
 from reid_tracker_ros.graph import PUBLIC_DETECTIONS_TOPIC, evaluation_pipeline, pipeline  # noqa: E402
-from reid_tracker_ros.ros.conversions import fill_image_msg, stamp_to_ns  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+
+from reid_tracker_ros.ros.conversions import fill_image_msg, float32_array, stamp_to_ns  # noqa: E402
+from reid_tracker_ros.ros.diagnostics import status_values  # noqa: E402
 from reid_tracker_ros.ros.qos import data_qos  # noqa: E402
 from reid_tracker_ros.runner import GraphRunner  # noqa: E402
 
@@ -35,6 +38,10 @@ class Probe(Node):
         self.image_pub = self.create_publisher(Image, image_topic, q)
         self.det_pub = self.create_publisher(DetectionArray, PUBLIC_DETECTIONS_TOPIC, q)
         self.got: dict[str, dict[int, object]] = {"detections": {}, "embedded_detections": {}, "tracks": {}}
+        self.diag: dict[str, dict[str, str]] = {}  # node -> latest /diagnostics values
+        self.create_subscription(DiagnosticArray, "/diagnostics", lambda m: self.diag.update(
+            {st.hardware_id: status_values(st) for st in m.status}), 50)
+        self.embedded_pub = self.create_publisher(EmbeddedDetectionArray, "/embedded_detections", q)
         for topic, cls in (("detections", DetectionArray), ("embedded_detections", EmbeddedDetectionArray),
                            ("tracks", TrackArray)):
             self.create_subscription(cls, f"/{topic}", lambda m, t=topic: self.got[t].__setitem__(
@@ -89,7 +96,8 @@ def ros_context():
 def graph(ros_context, tmp_path_factory, repo_root):
     cfg = tmp_path_factory.mktemp("cfg") / "small_cache.yaml"
     cfg.write_text("embedder:\n  ros__parameters:\n    pair_cache_size: 5\n")
-    specs = evaluation_pipeline(detector_backend="public", extra_config=[str(cfg)])
+    specs = evaluation_pipeline(detector_backend="public", extra_config=[str(cfg)],
+                                embedder_model="tiny-untrained")  # fast 128-d plumbing model
     runner = GraphRunner(specs, tmp_path_factory.mktemp("logs"), profile="local").start()
     probe = Probe()
     ok = probe.spin_until(lambda: probe.image_pub.get_subscription_count() > 0
@@ -163,6 +171,63 @@ def test_bad_input_is_reported_and_the_graph_keeps_going(graph):
     assert "outside the image dropped" in runner.log_tail("detector", 200) + log
 
 
+def _count(values: dict[str, str], key: str) -> int:
+    return int(values.get(key, "0"))
+
+
+def test_bad_input_on_every_topic_is_counted_in_diagnostics(graph):
+    """Each subscribed topic gets its kind of bad input; each is counted by kind in the node's
+    /diagnostics and a normal frame still goes through afterwards."""
+    runner, probe = graph
+    base = 10**9 * 2500
+    rgb, boxes = _scene(0)
+    # detector (public_detections): a duplicate and an out-of-order stamp are skipped
+    probe.send(base + 10_000_000, rgb, boxes)
+    assert probe.spin_until(lambda: base + 10_000_000 in probe.got["tracks"], 10, runner)
+    probe.send(base + 10_000_000, None, boxes)
+    probe.send(base + 5_000_000, None, boxes)
+    # embedder (image): step smaller than a row, and an empty image
+    header = Image().header
+    header.stamp.sec, header.stamp.nanosec = divmod(base + 20_000_000, 1_000_000_000)
+    img = Image(header=header)
+    fill_image_msg(img, rgb)
+    img.step = 10
+    probe.send(base + 20_000_000, None, boxes)
+    probe.image_pub.publish(img)
+    header.stamp.nanosec += 10_000_000
+    probe.send(base + 30_000_000, None, boxes)
+    probe.image_pub.publish(Image(header=header, encoding="rgb8"))
+    for stamp in (base + 20_000_000, base + 30_000_000):
+        assert probe.spin_until(lambda: stamp in probe.got["tracks"], 10, runner)
+        assert probe.got["embedded_detections"][stamp].embedding_dim == 0  # no features, frame kept
+    # tracker (embedded_detections, straight from the probe): wrong feature count, NaN box, duplicate
+    def embedded(stamp, feats, dim, box=(10.0, 10.0, 20.0, 40.0)):
+        msg = EmbeddedDetectionArray(image_width=W, image_height=H, model_name="tiny-untrained")
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        msg.detections = [Detection(x=box[0], y=box[1], width=box[2], height=box[3], score=0.9, class_id=0)]
+        msg.embedding_dim, msg.embeddings = dim, float32_array(np.asarray(feats, np.float32))
+        probe.embedded_pub.publish(msg)
+    embedded(base + 40_000_000, np.ones(5), 128)
+    embedded(base + 50_000_000, np.ones(128) / np.sqrt(128), 128, box=(float("nan"), 1.0, 2.0, 3.0))
+    embedded(base + 50_000_000, np.ones(128) / np.sqrt(128), 128)
+    assert probe.spin_until(lambda: base + 50_000_000 in probe.got["tracks"], 10, runner)
+    # and a normal frame still goes all the way
+    probe.send(base + 60_000_000, rgb, boxes)
+    assert probe.spin_until(lambda: base + 60_000_000 in probe.got["tracks"], 10, runner)
+    expected = {"detector": ("errors.duplicate", "errors.out_of_order"),
+                "embedder": ("errors.bad_image",),
+                "tracker": ("errors.bad_embeddings", "errors.bad_box", "errors.duplicate")}
+    ok = probe.spin_until(lambda: all(_count(probe.diag.get(n, {}), k) >= 1 for n, keys in expected.items()
+                                      for k in keys) and _count(probe.diag["embedder"], "errors.bad_image") >= 2,
+                          10, runner)
+    assert ok, {n: {k: v for k, v in probe.diag.get(n, {}).items() if "errors" in k} for n in expected}
+    runner.check_alive()
+    log = runner.log_tail("detector", 200) + runner.log_tail("embedder", 200) + runner.log_tail("tracker", 200)
+    # (one line per kind and 5 s: the bad images of the test before may hold the 'bad_image' line back)
+    for text in ("skipped: duplicate", "skipped: out-of-order", "embeddings hold 5 values"):
+        assert text in log, text
+
+
 def test_missing_model_file_stops_the_node_with_a_clear_message(ros_context, tmp_path):
     specs = [s for s in pipeline(embedder_model=str(tmp_path / "missing_reid.onnx")) if s.name == "embedder"]
     runner = GraphRunner(specs, tmp_path / "logs", profile="local").start()
@@ -200,6 +265,29 @@ def test_yolo_detector_node_finds_the_four_people_on_bus_jpg(ros_context, tmp_pa
         assert (msg.image_width, msg.image_height) == (rgb.shape[1], rgb.shape[0])
         people = [d for d in msg.detections if d.class_id == 0 and d.score >= 0.25]
         assert len(people) == 4, [(d.x, d.y, d.width, d.height, d.score) for d in msg.detections]
+        # bad images on the detector's own input: an empty DetectionArray each, counted
+        bad = []
+        for k, (encoding, step, data_len) in enumerate([("32FC1", None, None), ("rgb8", 7, None),
+                                                         ("rgb8", None, 100), ("rgb8", 0, 0)]):
+            img = Image()
+            img.header.stamp.sec = 3001 + k
+            fill_image_msg(img, rgb[:48, :64])
+            img.encoding = encoding
+            if step is not None:
+                img.step = step
+            if data_len is not None:
+                img.data = img.data[:data_len]
+                if data_len == 0:
+                    img.width = img.height = 0
+            probe.image_pub.publish(img)
+            bad.append(10**9 * (3001 + k))
+        # best effort: some may be lost on the way; every one that arrives is answered
+        probe.spin_until(lambda: all(s in probe.got["detections"] for s in bad), 10, runner)
+        answered = [s for s in bad if s in probe.got["detections"]]
+        assert answered and all(len(probe.got["detections"][s].detections) == 0 for s in answered)
+        assert probe.spin_until(lambda: int(probe.diag.get("detector", {}).get("errors.bad_image", 0))
+                                >= len(answered), 10, runner)
+        runner.check_alive()
     finally:
         probe.destroy_node()
         runner.stop()

@@ -167,3 +167,59 @@ def test_contact_sheet_draws_the_results(tmp_path):
     drawn = {tuple(int(c) for c in px) for px in img.reshape(-1, 3)}
     assert colours & drawn  # at least one id's colour appears: the boxes were drawn
     assert len({id_colour(i) for i in range(1, 50)}) == 49  # distinct colours for distinct ids
+
+
+# --------------------------------------------------------------------------------------------
+# persons.py: the appearance model shared with the ReID training data
+
+
+def test_lookalikes_differ_in_exactly_one_detail():
+    from dataclasses import asdict
+
+    from reid_tracker_ros.mot.persons import LOOKALIKE_DETAILS, make_appearance, make_lookalike
+
+    rng = np.random.default_rng(0)
+    fields_of = {"bag": {"bag", "bag_color"}, "logo": {"pattern", "shirt2"}, "stripes": {"pattern", "shirt2"},
+                 "shoes": {"shoes"}, "hat": {"hat"}, "back_print": {"back_print"}}
+    for i, detail in enumerate(LOOKALIKE_DETAILS * 3):
+        base = make_appearance(i, rng)
+        twin, got = make_lookalike(base, rng, detail)
+        assert got == detail
+        changed = {k for k, v in asdict(base).items() if asdict(twin)[k] != v} - {"height_m", "width_factor"}
+        assert changed and changed <= fields_of[detail], (detail, changed)
+    with pytest.raises(ValueError, match="detail"):
+        make_lookalike(base, rng, "scarf")
+
+
+def test_population_records_lookalike_origins():
+    from reid_tracker_ros.mot.persons import make_population
+
+    apps, origins = make_population(40, np.random.default_rng(1), lookalike_fraction=0.5)
+    assert len(apps) == len(origins) == 40 and origins[0] is None
+    twins = [(i, o) for i, o in enumerate(origins) if o is not None]
+    assert 10 <= len(twins) <= 30
+    assert all(j < i for i, (j, _) in twins)
+    assert make_population(5, np.random.default_rng(1), 0.0)[1] == [None] * 5
+
+
+def test_front_and_back_views_show_different_details():
+    from dataclasses import replace
+
+    from reid_tracker_ros.mot.persons import make_appearance
+
+    app = replace(make_appearance(3, np.random.default_rng(2)), pattern="plain", bag="none", back_print=None,
+                  hat=None)
+    logo = replace(app, pattern="logo", shirt2=(0, 0, 255, 255))
+    printed = replace(app, back_print=(255, 0, 0, 255))
+    views = {v: render_person(app, 160, 0.5, view=v) for v in ("front", "back", "side")}
+    assert all(p.shape[0] == 160 for p in views.values())
+    assert not np.array_equal(views["front"], views["back"])  # the face shows only from the front
+    # a chest logo shows from the front, a back print only from the back
+    assert not np.array_equal(render_person(logo, 160, 0.5, view="front"), views["front"])
+    np.testing.assert_array_equal(render_person(logo, 160, 0.5, view="back"), views["back"])
+    assert not np.array_equal(render_person(printed, 160, 0.5, view="back"), views["back"])
+    np.testing.assert_array_equal(render_person(printed, 160, 0.5, view="front"), views["front"])
+    # gait: the legs move with the phase
+    assert not np.array_equal(render_person(app, 160, 0.0, view="front"), render_person(app, 160, 1.5, view="front"))
+    with pytest.raises(ValueError, match="view"):
+        render_person(app, 100, 0.0, view="top")

@@ -365,14 +365,15 @@ def test_config_validates_types_and_ranges():
 
 
 def test_registry_and_build_tracker():
-    assert set(TRACKERS) == {"sort", "deepsort"}
+    assert set(TRACKERS) == {"sort", "deepsort", "strongsort", "bytetrack", "ocsort", "botsort",
+                             "deepocsort"}
     assert isinstance(build_tracker("sort").strategy, SortStrategy)
     assert isinstance(build_tracker({"strategy": "deepsort"}).strategy, DeepSortStrategy)
     cfg = TrackerConfig(strategy="deepsort", max_age=5)
     tracker = build_tracker(cfg)
     assert isinstance(tracker, Tracker) and tracker.config is cfg and tracker.name == "deepsort"
-    with pytest.raises(ValueError, match=r"'bytetrack'.*\['deepsort', 'sort'\]"):
-        build_tracker("bytetrack")
+    with pytest.raises(ValueError, match=r"'bytetrak'.*\['botsort', 'bytetrack', "):
+        build_tracker("bytetrak")
     with pytest.raises(ValueError, match="valid"):
         Tracker(TrackerConfig(strategy="nope"))
     assert Tracker({"strategy": "deepsort"}).name == "deepsort" and Tracker().name == "sort"
@@ -388,6 +389,12 @@ def test_registry_and_build_tracker():
     {"strategy": "deepsort", "gating": False},
     {"strategy": "deepsort", "appearance_weight": 0.5, "report_tentative": True},
     {"strategy": "deepsort", "gating": False, "appearance_weight": 0.7, "n_init": 1, "max_age": 0},
+    {"strategy": "strongsort"},
+    {"strategy": "bytetrack"},
+    {"strategy": "bytetrack", "with_appearance": True, "fuse_score": True},
+    {"strategy": "botsort", "reentry": True, "n_init": 1, "max_age": 2},
+    {"strategy": "ocsort"},
+    {"strategy": "deepocsort", "reentry": True, "max_age": 3},
 ])
 def test_invariants_under_random_input(overrides):
     """Clutter, births, deaths, missing embeddings: snapshots stay consistent, nothing crashes."""

@@ -18,5 +18,14 @@ setup(
     maintainer_email="maintainers@reid-tracker.invalid",
     description="Offline ReID and GAN training for reid_tracker_ros",
     license="MIT",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "reid-gan = reid_training.gan.cli:main",
+        "reid-gan-study = reid_training.gan_study:main",
+        "reid-evaluate = reid_training.evaluate:main",
+        "reid-synthetic-persons = reid_training.data.synthetic:main",
+        "reid-mot-crops = reid_training.data.mot_crops:main",
+        "reid-train = reid_training.train:main",
+        "reid-export = reid_training.export:main",
+        "reid-adapt = reid_training.adapt_camera:main",
+    ]},
 )

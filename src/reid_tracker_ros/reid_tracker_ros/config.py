@@ -54,6 +54,14 @@ _QOS = ParamSpec("image_qos", str, "QoS of image subscriptions: 'sensor_data' (b
                  "live cameras) or 'reliable' (lockstep evaluation: nothing may be lost)",
                  choices=("sensor_data", "reliable"))
 _DEPTH = ParamSpec("queue_depth", int, "history depth of the subscriptions", 1, 1000)
+_AUTOSTART = ParamSpec("autostart", bool, "configure and activate at start-up (plain-node behaviour); false: "
+                       "wait unconfigured for a lifecycle manager")
+_DIAG = ParamSpec("diagnostics_period", float, "seconds between diagnostic_msgs/DiagnosticArray reports on "
+                  "/diagnostics (0: none)", 0.0, 3600.0)
+_TRANSPORT = ParamSpec("image_transport", str, "'raw' (sensor_msgs/Image on 'image') or 'compressed' "
+                       "(sensor_msgs/CompressedImage on '<image>/compressed', decoded once by the detector, "
+                       "which passes the pixels on to the embedder on 'image_decoded')",
+                       choices=("raw", "compressed"))
 
 PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
     "detector": [
@@ -68,7 +76,7 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("classes", list, "class ids kept (COCO 0 = person)"),
         ParamSpec("min_score", float, "public backend: drop public detections below this score",
                   -1e9, 1e9, dynamic=True),
-        _QOS, _DEPTH,
+        _QOS, _DEPTH, _AUTOSTART, _DIAG, _TRANSPORT,
     ],
     "embedder": [
         ParamSpec("model", str, "ReID model: 'default', 'none' (motion only: no features), or a path to "
@@ -78,10 +86,14 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("max_batch", int, "largest crop batch sent to the model at once", 1, 1024),
         ParamSpec("pair_cache_size", int, "images/detections kept while waiting for their partner "
                   "with the same stamp; older ones are dropped and counted", 1, 10000),
-        _QOS, _DEPTH,
+        _QOS, _DEPTH, _AUTOSTART, _DIAG, _TRANSPORT,
     ],
     "tracker": [
-        ParamSpec("tracker", str, "tracking strategy (see reid_tracker_ros.tracking.TRACKERS)"),
+        ParamSpec("tracker", str, "tracking strategy: sort, deepsort, strongsort, bytetrack, ocsort, botsort "
+                  "or deepocsort; its settings come from config/trackers/<tracker>.yaml, the "
+                  "parameters below override them", choices=("sort", "deepsort", "strongsort",
+                                                             "bytetrack", "ocsort", "botsort",
+                                                             "deepocsort")),
         ParamSpec("n_init", int, "consecutive hits before a track is confirmed", 1, 100),
         ParamSpec("max_age", int, "frames a lost track is kept before deletion", 1, 10000, dynamic=True),
         ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", 0.0, 1.0, dynamic=True),
@@ -91,7 +103,55 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("min_score", float, "detections below this score are ignored (dataset specific: "
                   "MOT16/17 DPM public detections score below 0)", -1e9, 1e9, dynamic=True),
         ParamSpec("report_lost", bool, "publish lost (unmatched, predicted) tracks too"),
-        _DEPTH,
+        ParamSpec("appearance_timeout", float, "seconds a frame's detections wait for their appearance "
+                  "features before the frame is tracked on motion only (embedder down or slow); 0: always "
+                  "wait (lockstep evaluation: results must not depend on timing)", 0.0, 60.0),
+        _DEPTH, _AUTOSTART, _DIAG,
+    ],
+    "source": [
+        ParamSpec("uri", str, "what to play: a video file, a webcam index ('0' or /dev/video0) or an image "
+                  "folder (a MOTChallenge img1/ or the sequence folder holding it)"),
+        ParamSpec("playback", str, "'realtime' (at fps), 'fast' (as fast as possible: images best effort may "
+                  "be dropped downstream) or 'lockstep' (the next frame when the previous one's tracks arrive on "
+                  "'tracks', or after lockstep_timeout_s: every frame processed, for offline videos)",
+                  choices=("realtime", "fast", "lockstep")),
+        ParamSpec("fps", float, "playback rate for 'realtime' (0: the source's own rate: the video's, "
+                  "seqinfo.ini's frameRate, else 30)", 0.0, 1000.0),
+        ParamSpec("loop", bool, "start again at the end (files and folders)"),
+        ParamSpec("start_frame", int, "frames skipped at the start of the file or folder", 0, 10**9),
+        ParamSpec("max_frames", int, "frames played per pass (0: all)", 0, 10**9),
+        ParamSpec("wait_for_subscribers", int, "files and folders: wait until this many nodes subscribe to "
+                  "the image before the first frame, so none is lost at start-up (0: do not wait)", 0, 100),
+        ParamSpec("lockstep_timeout_s", float, "lockstep: seconds to wait for a frame's tracks before going "
+                  "on (the frame is counted as unanswered)", 0.1, 600.0),
+        ParamSpec("frame_id", str, "header.frame_id of the images and CameraInfo (an optical frame: x right, "
+                  "y down, z forward)"),
+        ParamSpec("hfov_deg", float, "horizontal field of view used for CameraInfo when fx is 0", 1.0, 179.0),
+        ParamSpec("fx", float, "CameraInfo focal length x [px] (0: from hfov_deg)", 0.0, 1e6),
+        ParamSpec("fy", float, "CameraInfo focal length y [px] (0: equal to fx)", 0.0, 1e6),
+        ParamSpec("cx", float, "CameraInfo principal point x [px] (0: the image centre)", 0.0, 1e6),
+        ParamSpec("cy", float, "CameraInfo principal point y [px] (0: the image centre)", 0.0, 1e6),
+        ParamSpec("queue_depth", int, "history depth of the image and camera_info publishers (reliable, "
+                  "which best-effort and reliable subscribers both accept)", 1, 1000),
+    ],
+    "visualizer": [
+        _QOS, _DEPTH,
+        ParamSpec("pair_cache_size", int, "images waiting for the tracks of the same stamp; older ones are "
+                  "dropped (3D output needs no image and is published at once)", 1, 10000),
+        ParamSpec("use_depth", bool, "subscribe to 'depth' (an aligned depth image, 16UC1 mm or 32FC1 m) "
+                  "for 3D positions; the ground plane is used where depth has no valid pixels"),
+        ParamSpec("camera_height_m", float, "ground-plane positions: camera height above the floor [m]",
+                  0.05, 20.0, dynamic=True),
+        ParamSpec("camera_pitch_deg", float, "ground-plane positions: camera pitch, positive looking down [deg]",
+                  -89.0, 89.0, dynamic=True),
+        ParamSpec("hfov_deg", float, "horizontal field of view assumed until a CameraInfo arrives (or when "
+                  "its K is zero)", 1.0, 179.0, dynamic=True),
+        ParamSpec("max_range_m", float, "positions farther than this are not published (rays near the "
+                  "horizon, depth outliers) [m]", 0.5, 1000.0, dynamic=True),
+        ParamSpec("trail_length", int, "frames of foot-point trail drawn per track (0: none)", 0, 1000),
+        ParamSpec("show_tentative", bool, "draw and publish tentative (not yet confirmed) tracks too"),
+        ParamSpec("marker_lifetime_s", float, "RViz markers vanish after this long without an update (0: "
+                  "only when deleted); ended tracks are deleted explicitly either way", 0.0, 3600.0),
     ],
 }
 

@@ -7,7 +7,10 @@
 3. score the tracks with TrackEval (HOTA, MOTA, IDF1, IDSW),
 4. replay it again free-running at the sequence frame rate to measure frames/s and latency,
 5. and once more in lockstep without appearance features (motion only), so the appearance
-   model's contribution is visible (until a trained ReID model ships it is negative).
+   model's contribution is visible (until a trained ReID model ships it is negative),
+6. then a real pedestrian video (opencv-doc's vtest.avi, a part of it by default) through the
+   camera graph with the YOLO detector and the visualizer (reid_tracker_ros.demo_video): an
+   annotated MP4 and a contact sheet; skipped with a clear message when the video is absent.
 The last line printed is one JSON object with the runs' numbers.
 """
 from __future__ import annotations
@@ -17,6 +20,9 @@ import json
 import sys
 from pathlib import Path
 
+from .demo_video import format_summary as format_video_summary
+from .demo_video import parse_args as parse_video_args
+from .demo_video import run as run_video
 from .evaluate import format_table, parse_args, run
 from .mot.io import read_seqinfo
 from .mot.synthetic import generate_sequence
@@ -42,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--skip-realtime", action="store_true", help="no free-running (speed) run")
     p.add_argument("--skip-motion-only", action="store_true", help="no motion-only comparison run")
+    p.add_argument("--skip-video", action="store_true", help="no real-video part (demo_video)")
+    p.add_argument("--video", default=None, help="real-video part: any video file (default: opencv-doc's vtest.avi)")
+    p.add_argument("--video-frames", type=int, default=None,
+                   help="real-video part: frames played (default: demo_video's, a part of vtest)")
+    p.add_argument("--video-all", action="store_true", help="real-video part: the whole video")
     args = p.parse_args(argv)
     out = Path(args.out).resolve()
     seq = demo_sequence(out / "sequences", args.frames, args.seed)
@@ -73,8 +84,21 @@ def main(argv: list[str] | None = None) -> int:
                      "latency_ms_p50": realtime["latency_ms"]["end_to_end"]["p50"]})
     if motion is not None:
         line.update({"HOTA_motion_only": motion.get("HOTA"), "IDF1_motion_only": motion.get("IDF1")})
+    video = None
+    if not args.skip_video:
+        print("\n== a real video through source -> YOLO detector -> embedder -> tracker -> visualizer ==",
+              flush=True)
+        video_argv = (["--out", str(out / "video")] + (["--video", args.video] if args.video else [])
+                      + (["--frames", str(args.video_frames)] if args.video_frames else [])
+                      + (["--all"] if args.video_all else []))
+        video = run_video(parse_video_args(video_argv))  # None: no video here (said why), not a failure
+        if video is not None:
+            print(format_video_summary(video), flush=True)
+            line.update({"video_frames": video["frames_with_tracks"], "video_fps": video["fps"],
+                         "video_tracks": video["tracks"], "video_mp4": video["mp4"],
+                         "video_contact_sheet": video["contact_sheet"]})
     print(json.dumps(line))
-    failed = lockstep["frames_dropped"] > 0
+    failed = lockstep["frames_dropped"] > 0 or (video is not None and video["frames_with_tracks"] < video["frames"])
     return 1 if failed else 0
 
 

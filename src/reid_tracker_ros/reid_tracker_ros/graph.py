@@ -14,6 +14,7 @@ Topics (relative names resolve inside the launch namespace)::
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,70 @@ def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = 
     return pipeline([EVALUATION_CONFIG, *extra_config], image_topic=image_topic,
                     detector_backend=detector_backend, tracker=tracker, embedder_model=embedder_model)
 
+
+DEFAULT_CAMERA_INFO_TOPIC = "/camera/camera_info"
+RVIZ_CONFIG = "reid_tracker.rviz"
+# the visualizer's outputs (relative: they resolve inside the launch namespace)
+VISUALIZER_TOPICS = {"annotated_image": "tracks/annotated_image", "markers": "tracks/markers",
+                     "poses": "tracks/poses", "points": "tracks/points"}
+
+
+def source_uri(source: str) -> str:
+    """A webcam index as a device path: ``-p uri:=0`` would reach the node as an integer."""
+    source = str(source).strip()
+    return f"/dev/video{source}" if source.isdigit() else source
+
+
+def camera_pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
+                    image_topic: str = DEFAULT_IMAGE_TOPIC,
+                    camera_info_topic: str = DEFAULT_CAMERA_INFO_TOPIC,
+                    depth_topic: str | None = None,
+                    source: str | None = None,
+                    source_overrides: dict | None = None,
+                    detector_backend: str | None = None,
+                    tracker: str | None = None,
+                    embedder_model: str | None = None,
+                    visualizer_overrides: dict | None = None) -> list[NodeSpec]:
+    """[source ->] detector -> embedder -> tracker -> visualizer on a camera's topics.
+
+    ``source`` (a video file, webcam index or image folder) adds the source node publishing
+    ``image_topic`` and ``camera_info_topic``; without it a camera driver publishes them.
+    ``depth_topic`` (an aligned depth image) switches the visualizer's 3D positions to depth."""
+    specs = pipeline(config_files, image_topic=image_topic, detector_backend=detector_backend, tracker=tracker,
+                     embedder_model=embedder_model)
+    files = specs[0].param_files
+    camera_remaps = (("image", image_topic), ("camera_info", camera_info_topic))
+    vis_overrides = {"use_depth": True} if depth_topic else {}
+    vis_overrides.update(visualizer_overrides or {})
+    specs.append(NodeSpec("visualizer", "visualizer_node", f"{PACKAGE}.nodes.visualizer_node", files, vis_overrides,
+                          camera_remaps + ((("depth", depth_topic),) if depth_topic else ())))
+    if source:
+        overrides = {"uri": source_uri(source), **(source_overrides or {})}
+        specs.insert(0, NodeSpec("source", "source_node", f"{PACKAGE}.nodes.source_node", files, overrides,
+                                 camera_remaps))
+    return specs
+
+
+def rviz_config_path() -> Path:
+    """config/reid_tracker.rviz: the annotated image, the markers and the poses."""
+    return package_share_dir() / "config" / RVIZ_CONFIG
+
+
+def camera_tf_arguments(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
+                        parent_frame: str = "base_link") -> list[str]:
+    """Arguments of tf2_ros' static_transform_publisher (Humble+ flag syntax) placing the
+    source's optical frame at the visualizer's camera height and pitch above ``parent_frame``:
+    without a robot's TF this lets RViz show people standing on the floor. Optical frame
+    (x right, y down, z forward) from a z-up parent: roll -(90 deg + pitch), yaw -90 deg."""
+    from .config import load_node_parameters
+
+    files = [str(config_path("default.yaml"))] + [str(config_path(f)) for f in config_files
+                                                   if config_path(f) != config_path("default.yaml")]
+    vis = load_node_parameters("visualizer", files)
+    frame = load_node_parameters("source", files)["frame_id"]
+    roll = -(math.pi / 2 + math.radians(float(vis["camera_pitch_deg"])))
+    return ["--x", "0", "--y", "0", "--z", f"{float(vis['camera_height_m']):g}", "--roll", f"{roll:.6f}",
+            "--pitch", "0", "--yaw", f"{-math.pi / 2:.6f}", "--frame-id", parent_frame, "--child-frame-id", frame]
 
 def launch_node_kwargs(spec: NodeSpec) -> dict:
     """Keyword arguments of a launch_ros Node action for a spec (the runner's ros_arguments

@@ -1,9 +1,12 @@
 """Which ReID model the embedder loads for the parameter value ``model``.
 
 - ``none``: no appearance model (the tracker runs on motion only);
-- ``default``: the project's default model. Until a trained ReID model ships, that is the
-  small UNTRAINED CNN of :mod:`.tiny_model`, exported to ONNX once into the cache (its
-  metadata says ``trained: false`` and the node warns about it);
+- ``default``: the project's trained default model, shipped in the package
+  (``reid_tracker_ros/models/``): a MobileNetV2 trained on synthetic persons with
+  ``reid_training`` (training command, metrics and timings in docs/reid.md; they are also in
+  the model's metadata JSON);
+- ``tiny-untrained``: the small UNTRAINED CNN of :mod:`.tiny_model`, exported to ONNX once into
+  the cache (metadata ``trained: false``; fast, for tests of the plumbing);
 - anything else: a path to an .onnx / .pt / .engine with its metadata JSON beside it.
 """
 from __future__ import annotations
@@ -17,9 +20,25 @@ from .backends import Embedder, load_embedder
 from .metadata import metadata_path
 from .tiny_model import TINY_MODEL_NAME, export_tiny_model
 
+DEFAULT_MODEL_FILE = "reid_mobilenetv2_synth.onnx"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 
-def default_model_path(cache_dir: Path | None = None) -> Path:
-    """Path of the default model, exported on first use (atomically: concurrent processes
+
+def shipped_model_path() -> Path:
+    """The trained default model inside the package; FileNotFoundError (naming the path and how
+    to rebuild it) when the file or its metadata is missing, e.g. a checkout without it."""
+    path = SHIPPED_MODEL_DIR / DEFAULT_MODEL_FILE
+    for p in (path, metadata_path(path)):
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"default ReID model file missing: {p} (it ships with reid_tracker_ros; re-create it with "
+                f"the training command in docs/reid.md, or set the embedder 'model' to 'tiny-untrained', "
+                f"'none' or a model path)")
+    return path
+
+
+def tiny_model_path(cache_dir: Path | None = None) -> Path:
+    """Path of the untrained tiny model, exported on first use (atomically: concurrent processes
     each export to a temporary folder and rename, so none ever reads a half-written file)."""
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     target = cache / f"{TINY_MODEL_NAME}.onnx"
@@ -33,10 +52,25 @@ def default_model_path(cache_dir: Path | None = None) -> Path:
     return target
 
 
-def resolve_embedder(model: str, device: str = "auto", max_batch: int = 32) -> Embedder | None:
-    """The Embedder for a node's ``model`` parameter (None for ``none``)."""
+def default_model_path(cache_dir: Path | None = None) -> Path:
+    """The model ``default`` stands for: the shipped trained model. ``cache_dir`` is accepted
+    for compatibility and unused (the shipped model needs no cache)."""
+    return shipped_model_path()
+
+
+def model_path_for(model: str) -> Path | None:
+    """Model file for a node's ``model`` parameter value (None for ``none``)."""
     key = model.strip()
     if key.lower() == "none":
         return None
-    path = default_model_path() if key.lower() == "default" else Path(key).expanduser()
-    return load_embedder(path, device=device, max_batch=max_batch)
+    if key.lower() == "default":
+        return shipped_model_path()
+    if key.lower() == TINY_MODEL_NAME:
+        return tiny_model_path()
+    return Path(key).expanduser()
+
+
+def resolve_embedder(model: str, device: str = "auto", max_batch: int = 32) -> Embedder | None:
+    """The Embedder for a node's ``model`` parameter (None for ``none``)."""
+    path = model_path_for(model)
+    return None if path is None else load_embedder(path, device=device, max_batch=max_batch)

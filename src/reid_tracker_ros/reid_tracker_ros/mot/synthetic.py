@@ -9,7 +9,9 @@ Scene model: a pinhole camera at height ``CAMERA_HEIGHT_M`` looks horizontally o
 plane (horizon at 30 % of the image height). People walk on the plane in metres at 1.1-1.9 m/s,
 so their pixel height shrinks with distance (``h = f * H_person / Z``) and nearer people occlude
 farther ones. Every person keeps one id and one appearance (clothes, hair, bag...) for the whole
-sequence, leaves the view and may come back later from either side.
+sequence, leaves the view and may come back later from either side. People are drawn by
+:mod:`.persons`, the same appearance model as the synthetic ReID dataset (``reid_training``), and
+about a fifth of them are look-alikes of another person that differ in one detail.
 
 Ground truth (``gt/gt.txt``, MOT16 layout) holds the tight box of each rendered silhouette (which
 may extend past the image border), consider flag 1, class 1 and the visible fraction of the
@@ -28,14 +30,16 @@ import cv2
 import numpy as np
 
 from reid_tracker_ros.mot.io import SequenceInfo, write_seqinfo
+from reid_tracker_ros.mot.persons import Appearance, make_appearance, make_population, render_person
+
+__all__ = ["Appearance", "generate_sequence", "main", "render_person"]
 
 CAMERA_HEIGHT_M = 3.0
 HORIZON_FRAC = 0.30  # horizon row as a fraction of the image height
 FAR_PERSON_FRAC = 0.13  # pixel height of a 1.75 m person at the far limit, fraction of image height
 _STEP_CYCLE_M = 1.4  # distance covered by one full gait cycle (two steps)
 _MARGIN_M = 0.7  # how far outside the view paths start/end, so people enter fully hidden
-
-Color = tuple[int, int, int, int]
+LOOKALIKE_FRACTION = 0.2  # share of people dressed like another one except for one detail
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,152 +86,15 @@ class _Camera:
         return 1.0 / inv
 
 
-@dataclass(frozen=True)
-class Appearance:
-    """Clothing and body of one identity (BGRA colours); constant for the whole sequence."""
-
-    skin: Color
-    hair: Color
-    shirt: Color
-    shirt2: Color
-    trousers: Color
-    shoes: Color
-    pattern: str  # plain | stripes | two_tone | logo
-    shorts: bool
-    long_hair: bool
-    bag: str  # none | backpack | shoulder
-    bag_color: Color
-    hat: Color | None
-    height_m: float
-    width_factor: float
-
-
-_SKINS = [(189, 224, 255), (150, 190, 234), (120, 160, 210), (80, 115, 170), (55, 80, 120), (170, 205, 240)]
-_HAIRS = [(20, 20, 25), (30, 45, 70), (40, 80, 130), (90, 150, 200), (160, 160, 165), (25, 30, 60)]
-_TROUSERS = [(40, 30, 25), (110, 70, 40), (25, 25, 25), (90, 90, 90), (120, 170, 190), (40, 60, 80),
-             (150, 100, 60), (60, 40, 100), (200, 200, 200), (30, 80, 40)]
-
-
-def _bgra(c: tuple[int, int, int] | np.ndarray) -> Color:
-    return int(c[0]), int(c[1]), int(c[2]), 255
-
-
-def _shade(c: Color, k: float) -> Color:
-    return int(min(255, c[0] * k)), int(min(255, c[1] * k)), int(min(255, c[2] * k)), 255
-
-
-def _hsv_color(h: float, s: float, v: float) -> Color:
-    hsv = np.array([[[int(h * 180) % 180, int(s * 255), int(v * 255)]]], np.uint8)
-    return _bgra(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
-
-
 def _make_appearance(i: int, rng: np.random.Generator) -> Appearance:
-    """Distinct look for identity ``i``: shirt hues are spread by the golden ratio."""
-    hue = (i * 0.618034 + rng.uniform(0, 0.1)) % 1.0
-    if rng.random() < 0.15:  # some achromatic shirts (white/grey/black)
-        v = float(rng.choice([0.12, 0.5, 0.92]))
-        shirt = _hsv_color(0, 0, v)
-    else:
-        shirt = _hsv_color(hue, rng.uniform(0.45, 0.95), rng.uniform(0.4, 0.95))
-    shirt2 = _hsv_color((hue + rng.uniform(0.3, 0.7)) % 1.0, rng.uniform(0.3, 0.9), rng.uniform(0.3, 0.95))
-    bag = str(rng.choice(["none", "none", "backpack", "shoulder"]))
-    return Appearance(
-        skin=_bgra(_SKINS[rng.integers(len(_SKINS))]),
-        hair=_bgra(_HAIRS[rng.integers(len(_HAIRS))]),
-        shirt=shirt,
-        shirt2=shirt2,
-        trousers=_bgra(_TROUSERS[rng.integers(len(_TROUSERS))]),
-        shoes=_bgra((20, 20, 20)) if rng.random() < 0.6 else _bgra((230, 230, 230)),
-        pattern=str(rng.choice(["plain", "stripes", "two_tone", "logo"])),
-        shorts=bool(rng.random() < 0.2),
-        long_hair=bool(rng.random() < 0.3),
-        bag=bag,
-        bag_color=_hsv_color(rng.random(), rng.uniform(0.2, 0.9), rng.uniform(0.2, 0.8)),
-        hat=_hsv_color(rng.random(), 0.7, 0.7) if rng.random() < 0.2 else None,
-        height_m=float(np.clip(rng.normal(1.74, 0.08), 1.55, 1.95)),
-        width_factor=float(np.clip(rng.normal(1.0, 0.07), 0.85, 1.2)),
-    )
+    """Look of identity ``i`` (see :func:`reid_tracker_ros.mot.persons.make_appearance`)."""
+    return make_appearance(i, rng)
 
 
-def render_person(app: Appearance, height_px: float, phase: float, facing_right: bool = True) -> np.ndarray:
-    """BGRA patch (alpha = silhouette) of a walking person whose feet touch the bottom row.
-
-    ``phase`` is the gait phase in radians. Drawing uses filled convex shapes and thick lines in
-    units of the body height, so one code path renders 40 px and 500 px people.
-    """
-    h = max(int(round(height_px)), 12)
-    pw = max(int(round(0.6 * h * app.width_factor)), 8)
-    img = np.zeros((h, pw, 4), np.uint8)
-    cx = pw / 2.0
-    wf = app.width_factor
-
-    def p(x: float, y: float) -> tuple[int, int]:
-        return int(round(cx + x * h * wf)), int(round(y * h))
-
-    def th(v: float) -> int:
-        return max(1, int(round(v * h * wf)))
-
-    swing = math.sin(phase)
-    lift = max(0.0, math.cos(phase))
-
-    def leg(sign: float, col: Color) -> None:
-        hip = p(0.02 * sign, 0.51)
-        foot_x = 0.12 * swing * sign
-        knee = p(0.55 * foot_x + 0.02, 0.735 - 0.01 * (lift if sign > 0 else 1 - lift))
-        foot = p(foot_x, 0.955)
-        upper = col
-        lower = app.skin if app.shorts else col
-        cv2.line(img, hip, knee, upper, th(0.075), cv2.LINE_8)
-        cv2.line(img, knee, foot, lower, th(0.065), cv2.LINE_8)
-        toe = p(foot_x + 0.05, 0.985)
-        cv2.line(img, foot, toe, app.shoes, th(0.04), cv2.LINE_8)
-
-    def arm(sign: float, col: Color) -> None:
-        shoulder = p(0.0, 0.19)
-        hand_x = -0.10 * swing * sign
-        elbow = p(0.5 * hand_x, 0.335)
-        hand = p(hand_x + 0.02, 0.47)
-        cv2.line(img, shoulder, elbow, col, th(0.055), cv2.LINE_8)
-        cv2.line(img, elbow, hand, col, th(0.048), cv2.LINE_8)
-        cv2.circle(img, hand, th(0.027), app.skin, -1, cv2.LINE_8)
-
-    if app.bag == "backpack":
-        cv2.rectangle(img, p(-0.19, 0.19), p(-0.07, 0.43), app.bag_color, -1, cv2.LINE_8)
-    arm(-1.0, _shade(app.shirt, 0.7))
-    leg(-1.0, _shade(app.trousers, 0.75))
-    leg(1.0, app.trousers)
-
-    def hw(y: float) -> float:  # torso half-width at row y (trapezoid shoulders -> hips)
-        return 0.11 + (0.085 - 0.11) * (y - 0.165) / (0.53 - 0.165)
-
-    def band(y1: float, y2: float, col: Color) -> None:
-        pts = np.array([p(-hw(y1), y1), p(hw(y1), y1), p(hw(y2), y2), p(-hw(y2), y2)], np.int32)
-        cv2.fillConvexPoly(img, pts, col, cv2.LINE_8)
-
-    band(0.165, 0.53, app.shirt)
-    if app.pattern == "stripes":
-        for y in np.arange(0.2, 0.5, 0.07):
-            band(float(y), float(y) + 0.033, app.shirt2)
-    elif app.pattern == "two_tone":
-        band(0.36, 0.53, app.shirt2)
-    elif app.pattern == "logo":
-        cv2.rectangle(img, p(-0.01, 0.24), p(0.07, 0.31), app.shirt2, -1, cv2.LINE_8)
-    if app.bag == "shoulder":
-        cv2.line(img, p(0.07, 0.18), p(-0.08, 0.44), _shade(app.bag_color, 0.6), th(0.015), cv2.LINE_8)
-        cv2.rectangle(img, p(-0.15, 0.41), p(-0.03, 0.53), app.bag_color, -1, cv2.LINE_8)
-    arm(1.0, app.shirt)
-
-    cv2.rectangle(img, p(-0.02, 0.12), p(0.025, 0.17), app.skin, -1, cv2.LINE_8)  # neck
-    if app.long_hair:
-        cv2.rectangle(img, p(-0.07, 0.07), p(-0.01, 0.21), app.hair, -1, cv2.LINE_8)
-    cv2.circle(img, p(-0.005, 0.07), th(0.064), app.hair, -1, cv2.LINE_8)
-    cv2.circle(img, p(0.013, 0.083), th(0.054), app.skin, -1, cv2.LINE_8)
-    if app.hat is not None:
-        cv2.rectangle(img, p(-0.065, 0.0), p(0.055, 0.045), app.hat, -1, cv2.LINE_8)
-        cv2.line(img, p(0.0, 0.045), p(0.1, 0.045), app.hat, th(0.012), cv2.LINE_8)
-    if not facing_right:
-        img = np.ascontiguousarray(img[:, ::-1])
-    return img
+def _make_people_appearances(n: int, rng: np.random.Generator) -> list[Appearance]:
+    """The sequence's people: like the ReID training data, some are look-alikes of another
+    person that differ in one detail (bag, logo, stripes, shoes...), so appearance matters."""
+    return make_population(n, rng, lookalike_fraction=LOOKALIKE_FRACTION)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,8 +308,8 @@ def generate_sequence(out_dir: str | Path, name: str = "SYNTH-01", frames: int =
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
     cam = _Camera(width, height)
     pad = max(2, int(math.ceil(4 * camera_jitter)))
-    people = [(pid, _make_appearance(pid - 1, people_rng), _plan_visits(cam, frames, fps, people_rng))
-              for pid in range(1, n_people + 1)]
+    appearances = _make_people_appearances(n_people, people_rng)
+    people = [(pid, app, _plan_visits(cam, frames, fps, people_rng)) for pid, app in enumerate(appearances, 1)]
     background = _render_background(cam, pad, bg_rng)
     props = _make_props(cam, n_props, prop_rng)
     offsets = _camera_offsets(frames, camera_jitter, pad, cam_rng)

@@ -1,21 +1,37 @@
-"""tracker: reid_msgs/EmbeddedDetectionArray -> reid_msgs/TrackArray.
+"""tracker: reid_msgs/EmbeddedDetectionArray -> reid_msgs/TrackArray. A lifecycle node.
 
 All tracking logic is in ``reid_tracker_ros.tracking`` (Kalman filter, costs, gating,
 assignment, lifecycle, strategies); this node converts messages and calls
-``Tracker.update`` once per input message, publishing a TrackArray for every input (also
-empty) with the input's header, so evaluation can pair every frame.
+``Tracker.update`` once per frame, publishing a TrackArray for every frame (also empty) with
+the input's header, so evaluation can pair every frame.
+
+Motion-only fallback (``appearance_timeout`` > 0, the live default): the tracker also
+subscribes to the detector's ``detections``. Each frame's detections wait up to the timeout
+for the embedder's version with features; when it does not come (embedder killed, hung or
+far behind, or it skipped the frame), the frame is tracked on motion only, so tracks keep
+coming. Features arriving later for a frame already tracked are dropped and counted
+(``dropped.late_features``); when the embedder is back, its frames carry features again and
+appearance matching resumes with the tracks' galleries intact. With ``appearance_timeout: 0``
+(lockstep evaluation) the tracker listens to the embedder only and results never depend on
+timing. See :mod:`reid_tracker_ros.fallback`.
+
+Frames are processed once and in stamp order: a duplicate or older stamp is dropped and
+counted; a jump back by more than a second (a restarted bag or camera) resets the tracks.
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 
-from rclpy.node import Node
-from reid_msgs.msg import EmbeddedDetectionArray, Track, TrackArray
+from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, Track, TrackArray
 
-from ..ros.conversions import detections_from_msg_list, embeddings_from_msg, sanitize_detections, track_msgs_from
-from ..ros.node_runtime import ErrorCounter, run_node
-from ..ros.params import declare_node_parameters
+from ..fallback import MotionFallback
+from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, sanitize_detections, stamp_to_ns,
+                               track_msgs_from)
+from ..ros.lifecycle import ManagedNode, message_info_value
+from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos
+from ..stats import StampVerdict
 from ..tracking import build_tracker
 
 # node parameters that are tracker-core settings (the rest are ROS plumbing)
@@ -28,38 +44,128 @@ def tracker_config(params: dict) -> dict:
     return {"strategy": params["tracker"], **{k: params[k] for k in _CORE_KEYS}}
 
 
-class TrackerNode(Node):
+class TrackerNode(ManagedNode):
+    schema_name = "tracker"
+
     def __init__(self) -> None:
-        super().__init__("tracker")
-        p = self.params = declare_node_parameters(self, "tracker", self._on_change)
-        self.errors = ErrorCounter(self)
-        self.tracker = build_tracker(tracker_config(p))
+        self.tracker = None
+        self.pub = None
+        self.fallback: MotionFallback | None = None
         self._features = None  # (model name, dimension) of the features the galleries hold
-        self.pub = self.create_publisher(TrackArray, "tracks", data_qos(p["queue_depth"]))
-        self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_detections,
-                                 data_qos(p["queue_depth"]))
-        self.get_logger().info(f"tracker ready: {p['tracker']}")
+        self._motion_only_stamps: deque[int] = deque(maxlen=256)
+        self.frames_with_features = 0
+        self.frames_motion_only = 0
+        self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
+        super().__init__("tracker")
 
-    def _on_change(self, changes: dict) -> None:
-        self.params.update(changes)
-        self.tracker.reconfigure(tracker_config(self.params))
+    # -- lifecycle ---------------------------------------------------------------------------
+    def configure_resources(self) -> None:
+        p = self.params
+        self.tracker = build_tracker(tracker_config(p))
+        self._features = None
+        self.pub = self.make_publisher(TrackArray, "tracks", data_qos(p["queue_depth"]))
+        timeout = p["appearance_timeout"]
+        self.fallback = MotionFallback(timeout, capacity=max(8, p["queue_depth"])) if timeout > 0 else None
+        self.get_logger().info(f"tracker ready: {p['tracker']}" + (
+            f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
 
-    def on_detections(self, msg: EmbeddedDetectionArray) -> None:
+    def create_inputs(self) -> list:
+        q = data_qos(self.params["queue_depth"])
+        inputs = [self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_embedded, q)]
+        if self.fallback is not None:
+            self.fallback.clear()
+            inputs.append(self.create_subscription(DetectionArray, "detections", self.on_detections, q))
+            inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
+        return inputs
+
+    def release_resources(self) -> None:
+        self.tracker = None
+        self.pub = None
+        self.fallback = None
+
+    def on_parameters(self, changes: dict) -> None:
+        if self.tracker is not None:
+            self.tracker.reconfigure(tracker_config(self.params))
+
+    def on_time_jump(self) -> None:
+        if self.tracker is not None:
+            self.tracker.reset()
+        if self.fallback is not None:
+            self.fallback.clear()
+
+    def diagnostic_values(self) -> list[tuple[str, str]]:
+        p = self.params
+        values = [("tracker", p["tracker"]), ("features", "/".join(map(str, self._features or ("none",)))),
+                  ("frames_with_features", str(self.frames_with_features)),
+                  ("frames_motion_only", str(self.frames_motion_only)),
+                  ("appearance_timeout", str(p["appearance_timeout"])),
+                  ("max_age", str(p["max_age"])), ("max_cosine_distance", str(p["max_cosine_distance"]))]
+        if self.tracker is not None:
+            values.append(("tracks", str(len(getattr(self.tracker, "tracks", ())))))
+        if self.fallback is not None:
+            values.append(("waiting_for_features", str(len(self.fallback))))
+        if self._motion_only_run >= 3:
+            self.warn_now(f"no appearance features for the last {self._motion_only_run} frames: tracking on "
+                          "motion only (embedder down or behind?)")
+        return values
+
+    # -- inputs ------------------------------------------------------------------------------
+    def on_embedded(self, msg: EmbeddedDetectionArray, info) -> None:
+        self.stats.on_input(self.now_s(), "embedded_detections",
+                            message_info_value(info, "publication_sequence_number"))
+        received = message_info_value(info, "received_timestamp") or time.time_ns()
+        stamp = stamp_to_ns(msg.header.stamp)
+        if self.fallback is not None:
+            if stamp in self._motion_only_stamps:
+                self.stats.drop("late_features")  # this frame was tracked on motion only already
+                return
+            for held in self.fallback.take(stamp):
+                self._track(held.stamp, held.item[0], held.item[1], motion_only=True)
+        self._track(stamp, msg, received, motion_only=False)
+
+    def on_detections(self, msg: DetectionArray, info) -> None:
+        """The detector's output (fallback only): held until its features come or time out."""
+        self.stats.on_input(self.now_s(), "detections", message_info_value(info, "publication_sequence_number"),
+                            counts_as_frame=False)
+        stamp = stamp_to_ns(msg.header.stamp)
+        if self.stamp_order.peek(stamp) not in (StampVerdict.NEW, StampVerdict.JUMP_BACK):
+            return  # its featured version was tracked already
+        received = message_info_value(info, "received_timestamp") or time.time_ns()
+        for held in self.fallback.hold(stamp, (msg, received), self.now_s()):
+            self._track(held.stamp, held.item[0], held.item[1], motion_only=True)
+
+    def on_timer(self) -> None:
+        if self.fallback is None:
+            return
+        for held in self.fallback.due(self.now_s()):
+            self._track(held.stamp, held.item[0], held.item[1], motion_only=True)
+
+    # -- processing --------------------------------------------------------------------------
+    def _track(self, stamp: int, msg, received_ns: int, motion_only: bool) -> None:
         started = time.perf_counter()
+        if not self.check_stamp(stamp, "embedded_detections" if not motion_only else "detections"):
+            return
         dets = detections_from_msg_list(msg.detections)
-        try:
-            dets.embeddings = embeddings_from_msg(msg)
-        except ValueError as exc:
-            self.errors.report("bad_embeddings", f"features ignored (motion only this frame): {exc}")
-            dets.embeddings = None
-        if dets.embeddings is not None:
-            features = (msg.model_name, dets.embeddings.shape[1])
-            if self._features is not None and features != self._features:
-                # features of another model cannot be compared with the galleries: start afresh
-                self.get_logger().warn(f"appearance features changed from {self._features} to {features} "
-                                       "(embedder restarted with another model?): tracks reset")
-                self.tracker.reset()
-            self._features = features
+        if motion_only:
+            self._motion_only_stamps.append(stamp)
+            self.frames_motion_only += 1
+            self._motion_only_run += 1
+        else:
+            self._motion_only_run = 0
+            try:
+                dets.embeddings = embeddings_from_msg(msg)
+            except ValueError as exc:
+                self.errors.report("bad_embeddings", f"features ignored (motion only this frame): {exc}")
+                dets.embeddings = None
+            if dets.embeddings is not None:
+                self.frames_with_features += 1
+                features = (msg.model_name, dets.embeddings.shape[1])
+                if self._features is not None and features != self._features:
+                    # features of another model cannot be compared with the galleries: start afresh
+                    self.get_logger().warn(f"appearance features changed from {self._features} to {features} "
+                                           "(embedder restarted with another model?): tracks reset")
+                    self.tracker.reset()
+                self._features = features
         dets, dropped = sanitize_detections(dets, msg.image_width, msg.image_height)
         if dropped:
             self.errors.report("bad_box", f"{dropped} detection(s) with NaN/inf, non-positive size or "
@@ -70,6 +176,7 @@ class TrackerNode(Node):
         out.tracks = track_msgs_from(snapshot, Track)
         out.processing_ms = (time.perf_counter() - started) * 1e3
         self.pub.publish(out)
+        self.stats.on_output(self.now_s(), self.latency_ms(received_ns))
 
 
 def main(args: list[str] | None = None) -> int:

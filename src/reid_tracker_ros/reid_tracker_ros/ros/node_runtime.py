@@ -41,10 +41,10 @@ class ErrorCounter:
     """Counts bad inputs by kind and logs each kind at most once per ``period_s``, so a
     broken stream shows up clearly in the log without flooding it."""
 
-    def __init__(self, node: Node, period_s: float = 5.0) -> None:
+    def __init__(self, node: Node, period_s: float = 5.0, counts: dict[str, int] | None = None) -> None:
         self._node = node
         self._period = period_s
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {} if counts is None else counts  # shared with the node's StageStats
         self._last_logged: dict[str, float] = {}  # per kind: rclpy throttles per call site only
 
     def report(self, kind: str, message: str) -> None:

@@ -1,25 +1,37 @@
-"""Pure multi-object tracking core (no ROS): Kalman filters, costs, assignment, tracks, strategies.
+"""Pure multi-object tracking core (no ROS): Kalman filters, costs, assignment, tracks, strategies,
+camera-motion compensation and the re-entry gallery.
 
 Typical use::
 
-    tracker = build_tracker({"strategy": "deepsort", "max_age": 30})
-    snapshot = tracker.update(detections)  # once per frame, also for empty frames
+    tracker = build_tracker("botsort")  # the preset config/trackers/botsort.yaml
+    tracker = build_tracker({"strategy": "deepsort", "max_age": 60})  # preset + overrides
+    snapshot = tracker.update(detections, frame=image)  # once per frame, also for empty frames
 """
 from .assignment import linear_assignment
+from .cmc import CMC_METHODS, CameraMotionEstimator, make_cmc
 from .costs import (GATED_COST, cosine_distance, fuse_motion, gate_cost, iou_distance, iou_matrix,
                     nearest_neighbor_distance, normalize_rows, threshold_cost)
 from .kalman_filter import (CHI2INV95, KALMAN_FILTERS, ConstantVelocityKalmanFilter,
-                            KalmanFilterXYAH, make_kalman_filter)
-from .strategies import (TRACKERS, AppearanceStage, DeepSortStrategy, IoUStage, MatchingCascade,
-                         SortStrategy, Stage, Strategy, build_tracker, get_strategy)
+                            KalmanFilterXYAH, KalmanFilterXYWH, make_kalman_filter, warp_boxes)
+from .presets import load_preset
+from .reentry import ReentryGallery
+from .strategies import (TRACKERS, AppearanceStage, BotSortStrategy, ByteTrackStrategy,
+                         DeepOcSortStrategy, DeepSortStrategy, IoUStage, MatchingCascade,
+                         MomentumStage, OcSortStrategy, ProximityAppearanceStage, SortStrategy,
+                         Stage, Strategy, StrongSortStrategy, build_tracker, get_strategy,
+                         preset_config)
 from .track import FeatureGallery, Track
 from .tracker import FrameContext, Tracker, TrackerConfig
 
 __all__ = [
-    "CHI2INV95", "GATED_COST", "KALMAN_FILTERS", "TRACKERS", "AppearanceStage",
-    "ConstantVelocityKalmanFilter", "DeepSortStrategy", "FeatureGallery", "FrameContext",
-    "IoUStage", "KalmanFilterXYAH", "MatchingCascade", "SortStrategy", "Stage", "Strategy", "Track",
-    "Tracker", "TrackerConfig", "build_tracker", "cosine_distance", "fuse_motion", "gate_cost",
-    "get_strategy", "iou_distance", "iou_matrix", "linear_assignment", "make_kalman_filter",
-    "nearest_neighbor_distance", "normalize_rows", "threshold_cost",
+    "CHI2INV95", "CMC_METHODS", "GATED_COST", "KALMAN_FILTERS", "TRACKERS", "AppearanceStage",
+    "BotSortStrategy", "ByteTrackStrategy", "CameraMotionEstimator",
+    "ConstantVelocityKalmanFilter", "DeepOcSortStrategy", "DeepSortStrategy", "FeatureGallery",
+    "FrameContext", "IoUStage", "KalmanFilterXYAH", "KalmanFilterXYWH", "MatchingCascade",
+    "MomentumStage", "OcSortStrategy", "ProximityAppearanceStage", "ReentryGallery",
+    "SortStrategy", "Stage", "Strategy", "StrongSortStrategy", "Track", "Tracker",
+    "TrackerConfig", "build_tracker", "cosine_distance", "fuse_motion", "gate_cost",
+    "get_strategy", "iou_distance", "iou_matrix", "linear_assignment", "load_preset",
+    "make_cmc", "make_kalman_filter", "nearest_neighbor_distance", "normalize_rows",
+    "preset_config", "threshold_cost", "warp_boxes",
 ]

@@ -5,10 +5,11 @@ track, so a tracker predicts/updates all of its tracks with a handful of numpy c
 Python loop. The state is a 4-d box measurement plus its 4 velocities (units per frame).
 
 The box parameterisation and the noise model are the only things that differ between variants, so
-they are hooks: :class:`KalmanFilterXYAH` (centre x, centre y, aspect w/h, height) is implemented
-here; an ``xywh`` variant overrides the conversions and ``_*_std`` hooks, and an NSA variant
-(measurement noise scaled by ``1 - confidence``) only needs ``scale_by_confidence=True`` by default,
-because :meth:`ConstantVelocityKalmanFilter.update` already takes per-detection confidences.
+they are hooks: :class:`KalmanFilterXYAH` (centre x, centre y, aspect w/h, height) and
+:class:`KalmanFilterXYWH` (centre, width, height) override the conversions and ``_*_std`` hooks;
+the NSA variant (measurement noise scaled by ``1 - confidence``) of either is
+``update(..., scale_by_confidence=True)`` with per-detection confidences. :meth:`warp` moves
+states by a camera-motion affine.
 """
 from __future__ import annotations
 
@@ -175,6 +176,59 @@ class ConstantVelocityKalmanFilter:
     def gating_threshold(self, only_position: bool = False) -> float:
         return CHI2INV95[2 if only_position else self.ndim]
 
+    # ------------------------------------------------------------------ camera motion
+    # Measurement dims that are box sizes (scaled by the zoom of a camera-motion warp).
+    _size_dims: tuple[int, ...] = ()
+
+    def warp_matrix(self, affine: np.ndarray) -> np.ndarray:
+        """(2n, 2n) linear part of a 2x3 image affine acting on the state.
+
+        Centre and centre velocity rotate/scale with ``A[:, :2]``; box sizes (and their
+        velocities) scale by the warp's zoom ``sqrt(|det|)``; aspect ratios stay.
+        """
+        a = _affine(affine)
+        n = self.ndim
+        lin = a[:, :2]
+        t = np.eye(2 * n)
+        t[0:2, 0:2] = lin
+        t[n:n + 2, n:n + 2] = lin
+        zoom = float(np.sqrt(abs(np.linalg.det(lin))))
+        for d in self._size_dims:
+            t[d, d] = zoom
+            t[n + d, n + d] = zoom
+        return t
+
+    def warp(self, mean: np.ndarray, covariance: np.ndarray, affine: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Move all states into the current camera frame (camera-motion compensation)."""
+        if len(mean) == 0:
+            return mean.copy(), covariance.copy()
+        t = self.warp_matrix(affine)
+        new_mean = mean @ t.T
+        new_mean[:, :2] += _affine(affine)[:, 2]
+        new_cov = t @ covariance @ t.T
+        return new_mean, new_cov
+
+
+def _affine(affine: np.ndarray) -> np.ndarray:
+    a = np.asarray(affine, dtype=np.float64)
+    if a.shape != (2, 3) or not np.isfinite(a).all():
+        raise ValueError(f"camera motion must be a finite 2x3 affine matrix, got {a!r}")
+    return a
+
+
+def warp_boxes(boxes: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """(N, 4) xyxy boxes moved by a 2x3 affine: the centre maps exactly, sizes scale by the zoom.
+
+    (Rotating the corners would inflate boxes; camera shake is nearly a translation.)
+    """
+    a = _affine(affine)
+    b = _as_stack(boxes, 4, "boxes")
+    centre = 0.5 * (b[:, :2] + b[:, 2:])
+    half = 0.5 * (b[:, 2:] - b[:, :2]) * float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+    c = centre @ a[:, :2].T + a[:, 2]
+    return np.concatenate([c - half, c + half], axis=1)
+
 
 class KalmanFilterXYAH(ConstantVelocityKalmanFilter):
     """State (cx, cy, a, h, vx, vy, va, vh); noise proportional to the box height.
@@ -184,6 +238,7 @@ class KalmanFilterXYAH(ConstantVelocityKalmanFilter):
     """
 
     name = "xyah"
+    _size_dims = (3,)
 
     def __init__(self, std_weight_position: float = 1.0 / 20.0,
                  std_weight_velocity: float = 1.0 / 160.0, dt: float = 1.0) -> None:
@@ -228,8 +283,53 @@ class KalmanFilterXYAH(ConstantVelocityKalmanFilter):
         return self._height(mean) * self._meas_w + self._meas_c
 
 
+class KalmanFilterXYWH(ConstantVelocityKalmanFilter):
+    """State (cx, cy, w, h, vx, vy, vw, vh); x-noise proportional to the width, y to the height.
+
+    Widths change independently of heights (arms, bags, partial occlusion by the image border),
+    which the rigid aspect of xyah cannot follow: BoT-SORT's choice.
+    """
+
+    name = "xywh"
+    _size_dims = (2, 3)
+
+    def __init__(self, std_weight_position: float = 1.0 / 20.0,
+                 std_weight_velocity: float = 1.0 / 160.0, dt: float = 1.0) -> None:
+        super().__init__(std_weight_position, std_weight_velocity, dt)
+        p, v = self.std_weight_position, self.std_weight_velocity
+        self._init_w = np.array([2 * p] * 4 + [10 * v] * 4)
+        self._proc_w = np.array([p] * 4 + [v] * 4)
+        self._meas_w = np.array([p] * 4)
+
+    def measurement_from_xyxy(self, boxes: np.ndarray) -> np.ndarray:
+        b = _as_stack(boxes, 4, "boxes")
+        wh = b[:, 2:] - b[:, :2]
+        return np.concatenate([b[:, :2] + 0.5 * wh, wh], axis=1)
+
+    def xyxy_from_state(self, mean: np.ndarray) -> np.ndarray:
+        mean = np.asarray(mean, dtype=np.float64)
+        wh = np.maximum(mean[:, 2:4], 0.0)
+        tl = mean[:, :2] - 0.5 * wh
+        return np.concatenate([tl, tl + wh], axis=1)
+
+    @staticmethod
+    def _wh(x: np.ndarray, reps: int) -> np.ndarray:
+        wh = np.maximum(x[:, 2:4], _MIN_SCALE)
+        return np.tile(wh, reps)
+
+    def _initial_std(self, measurement: np.ndarray) -> np.ndarray:
+        return self._wh(measurement, 4) * self._init_w
+
+    def _process_std(self, mean: np.ndarray) -> np.ndarray:
+        return self._wh(mean, 4) * self._proc_w
+
+    def _measurement_std(self, mean: np.ndarray) -> np.ndarray:
+        return self._wh(mean, 2) * self._meas_w
+
+
 KALMAN_FILTERS: dict[str, type[ConstantVelocityKalmanFilter]] = {
     KalmanFilterXYAH.name: KalmanFilterXYAH,
+    KalmanFilterXYWH.name: KalmanFilterXYWH,
 }
 
 

@@ -8,12 +8,22 @@ trackers are small subclasses:
 - SORT: one IoU stage over all tracks.
 - DeepSORT: a matching cascade (by frames since update) of Mahalanobis-gated appearance matching
   over confirmed tracks, then IoU matching for tentative and just-missed tracks.
-- later, e.g. ByteTrack: IoU stages with ``det_selector`` splitting detections by score and a
-  ``birth_mask`` on high scores; StrongSORT: ``AppearanceStage(use_ema=True)`` without the cascade,
-  ``appearance_weight < 1`` and ``scale_noise_by_confidence``.
+- StrongSORT: ``AppearanceStage(use_ema=True)`` without the cascade, ``appearance_weight < 1``,
+  NSA Kalman (``nsa``) and camera-motion compensation (``cmc``) from its preset.
+- ByteTrack: IoU on high-score detections, then IoU of the low-score ones against the tracks
+  that were matched in the previous frame, then tentative tracks; births from high scores only.
+- BoT-SORT: ByteTrack whose IoU stages fuse appearance where boxes are close (proximity gate),
+  with the xywh Kalman filter and CMC from its preset.
+- OC-SORT: IoU plus observation-centric momentum (direction consistency), then recovery
+  against the last observed boxes (OCR); re-update after gaps (ORU, in the tracker).
+- Deep OC-SORT: OC-SORT with adaptively weighted appearance similarity and a
+  confidence-dependent feature EMA.
+
+Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.presets`).
 """
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from .assignment import linear_assignment
-from .costs import fuse_motion, iou_distance
+from .costs import GATED_COST, fuse_motion, iou_matrix
 from .kalman_filter import ConstantVelocityKalmanFilter, make_kalman_filter
+from .presets import load_preset
 from .tracker import FrameContext, Tracker, TrackerConfig
 
 # (ctx, candidate rows/cols) -> boolean mask over them
@@ -39,6 +50,25 @@ def select_all(ctx: FrameContext, idx: np.ndarray) -> np.ndarray:
 
 def select_confirmed(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
     return ctx.confirmed[rows]
+
+
+def select_tentative(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
+    return ~ctx.confirmed[rows]
+
+
+def select_tracked(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
+    """Confirmed tracks matched in the previous frame (ByteTrack's low-score stage: a lost
+    track must not be revived by a low-confidence box)."""
+    return ctx.confirmed[rows] & (ctx.frames_since_update[rows] <= 1)
+
+
+def select_high(ctx: FrameContext, cols: np.ndarray) -> np.ndarray:
+    return ctx.scores[cols] >= ctx.config.high_score
+
+
+def select_low(ctx: FrameContext, cols: np.ndarray) -> np.ndarray:
+    s = ctx.scores[cols]
+    return (s >= ctx.config.low_score) & (s < ctx.config.high_score)
 
 
 def select_appearance_ready(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
@@ -95,10 +125,126 @@ class Stage(ABC):
 
 
 class IoUStage(Stage):
-    """Motion matching: 1 - IoU between predicted track boxes and detections."""
+    """Motion matching: 1 - IoU between predicted track boxes and detections.
+
+    ``fuse_score``: 1 - IoU * score (ByteTrack), so confident boxes win close calls;
+    ``use_last_observation``: IoU with each track's last observed box instead of its prediction
+    (OC-SORT's recovery: a stopped or turned target is found where it was last seen).
+    """
+
+    def __init__(self, max_distance: float, track_selector: Selector | None = None,
+                 det_selector: Selector | None = None, fuse_score: bool = False,
+                 use_last_observation: bool = False) -> None:
+        super().__init__(max_distance, track_selector, det_selector)
+        self.fuse_score = fuse_score
+        self.use_last_observation = use_last_observation
+
+    def iou(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
+        boxes = ctx.last_boxes if self.use_last_observation else ctx.predicted_boxes
+        iou = iou_matrix(boxes[track_rows], ctx.detections.boxes[det_cols])
+        if self.fuse_score:
+            iou *= ctx.scores[det_cols][None, :]
+        return iou
 
     def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
-        return iou_distance(ctx.predicted_boxes[track_rows], ctx.detections.boxes[det_cols])
+        return 1.0 - self.iou(ctx, track_rows, det_cols)
+
+
+class ProximityAppearanceStage(IoUStage):
+    """BoT-SORT fusion: ``min(1 - IoU, cosine)``, where appearance only counts for pairs that
+    are close (1 - IoU <= ``proximity``) and similar (cosine <= ``max_cosine``); otherwise it is
+    1 (no evidence). Without embeddings in the frame it is plain IoU matching."""
+
+    def __init__(self, max_distance: float, max_cosine: float, proximity: float,
+                 track_selector: Selector | None = None, det_selector: Selector | None = None,
+                 fuse_score: bool = False) -> None:
+        super().__init__(max_distance, track_selector, det_selector, fuse_score)
+        self.max_cosine = float(max_cosine)
+        self.proximity = float(proximity)
+
+    def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
+        iou_cost = 1.0 - self.iou(ctx, track_rows, det_cols)
+        if not ctx.has_embeddings:
+            return iou_cost
+        emb = ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+        emb[(emb > self.max_cosine) | (iou_cost > self.proximity)] = 1.0
+        return np.minimum(iou_cost, emb)
+
+
+class MomentumStage(IoUStage):
+    """OC-SORT's first stage: IoU plus observation-centric momentum (OCM), optionally plus
+    appearance (Deep OC-SORT); a similarity, negated into a cost.
+
+    OCM rewards detections lying in the direction the track has been moving (from its
+    observations ``delta_t`` frames apart to its last observation): ``inertia * score *
+    (pi/2 - |angle|) / pi``. Appearance adds ``w * cos_sim`` for overlapping pairs, with ``w``
+    raised where the similarity is unambiguous (clear best over the runner-up in its row and
+    column). Pairs whose 1 - IoU exceeds ``max_distance`` never match.
+    """
+
+    def __init__(self, max_distance: float, inertia: float, det_selector: Selector | None = None,
+                 embedding_weight: float = 0.0, adaptive_weight: float = 0.0,
+                 track_selector: Selector | None = None) -> None:
+        super().__init__(max_distance, track_selector, det_selector)
+        self.inertia = float(inertia)
+        self.embedding_weight = float(embedding_weight)
+        self.adaptive_weight = float(adaptive_weight)
+
+    def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
+        iou = self.iou(ctx, track_rows, det_cols)
+        sim = iou.copy()
+        scores = ctx.scores[det_cols]
+        if self.inertia > 0:
+            sim += self.inertia * momentum_similarity(
+                ctx.directions[track_rows], ctx.last_boxes[track_rows],
+                ctx.detections.boxes[det_cols]) * scores[None, :]
+        if self.embedding_weight > 0 and ctx.has_embeddings:
+            has = ctx.has_features[track_rows]
+            emb = 1.0 - ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            emb[~has] = 0.0
+            emb[iou <= 0.0] = 0.0  # appearance only disambiguates plausible pairs
+            sim += adaptive_weights(emb, self.embedding_weight, self.adaptive_weight) * emb
+        cost = -sim
+        cost[(1.0 - iou) > self.max_distance] = GATED_COST
+        return cost
+
+    def assign(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray):
+        m, ur, uc = linear_assignment(self.cost(ctx, track_rows, det_cols), 0.5 * GATED_COST)
+        matches = np.stack([track_rows[m[:, 0]], det_cols[m[:, 1]]], axis=1)
+        return matches, track_rows[ur], det_cols[uc]
+
+
+def momentum_similarity(directions: np.ndarray, last_boxes: np.ndarray,
+                        det_boxes: np.ndarray) -> np.ndarray:
+    """(M, N) ``(pi/2 - |angle|) / pi`` in [-0.5, 0.5] between each track's direction and the
+    direction from its last observation to each detection; 0 for tracks without a direction."""
+    d = np.asarray(directions, dtype=np.float64)
+    last_c = 0.5 * (last_boxes[:, :2] + last_boxes[:, 2:])
+    det_c = 0.5 * (det_boxes[:, :2] + det_boxes[:, 2:])
+    v = det_c[None, :, :] - last_c[:, None, :]
+    norm = np.sqrt((v * v).sum(axis=2)) + 1e-6
+    cos = np.clip((v * d[:, None, :]).sum(axis=2) / norm, -1.0, 1.0)
+    out = (0.5 * np.pi - np.arccos(cos)) / np.pi
+    out[~np.any(d != 0.0, axis=1)] = 0.0
+    return out
+
+
+def adaptive_weights(sim: np.ndarray, base: float, boost: float, eps: float = 0.5) -> np.ndarray:
+    """(M, N) appearance weights ``base * (1 + boost * confidence)``: the confidence of a pair is
+    the mean of its row's and its column's top-1 minus top-2 similarity gap (capped at ``eps``,
+    scaled to [0, 1]). One candidate only counts as fully confident."""
+    m, n = sim.shape
+    if m == 0 or n == 0 or boost == 0.0:
+        return np.full((m, n), base)
+
+    def gap(x: np.ndarray) -> np.ndarray:  # per row
+        if x.shape[1] < 2:
+            return np.full(x.shape[0], eps)
+        top = -np.partition(-x, 1, axis=1)[:, :2]
+        return np.clip(top[:, 0] - top[:, 1], 0.0, eps)
+
+    conf = 0.5 * (gap(sim)[:, None] + gap(sim.T)[None, :]) / eps
+    return base * (1.0 + boost * conf)
 
 
 class AppearanceStage(Stage):
@@ -177,7 +323,25 @@ class Strategy(ABC):
 
     name = "base"
     uses_appearance = True  # tracks store appearance features (skipped by motion-only strategies)
-    scale_noise_by_confidence = False  # NSA Kalman update (StrongSORT)
+    observation_centric = False  # OC-SORT family: observation history (OCM) and re-update (ORU)
+
+    @property
+    def scale_noise_by_confidence(self) -> bool:
+        """NSA Kalman update (StrongSORT's preset sets ``nsa``)."""
+        return self.config.nsa
+
+    @property
+    def observation_reupdate(self) -> bool:
+        return self.observation_centric and self.config.oru
+
+    @property
+    def observation_history(self) -> int:
+        """Observed boxes each track remembers (OCM direction); 0: none."""
+        return self.config.delta_t if self.observation_centric else 0
+
+    def feature_alpha(self, scores: np.ndarray) -> np.ndarray | None:
+        """Per-detection EMA weight of the matched track's old feature; None: the config's."""
+        return None
 
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
@@ -228,9 +392,97 @@ class DeepSortStrategy(Strategy):
                 IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
 
 
+class StrongSortStrategy(DeepSortStrategy):
+    """StrongSORT: one gated stage of EMA appearance fused with motion (no cascade: EMA features
+    are reliable enough to let old tracks compete), then IoU for the rest. NSA Kalman and CMC
+    come from its preset."""
+
+    name = "strongsort"
+
+    def build_stages(self, config: TrackerConfig) -> list[Stage]:
+        return [AppearanceStage(config.max_cosine_distance, gating=config.gating,
+                                appearance_weight=config.appearance_weight, use_ema=True),
+                IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
+
+
+class ByteTrackStrategy(Strategy):
+    """ByteTrack: high-score detections first, then low-score ones keep tracked targets alive
+    through occlusion (their boxes score low because they are occluded), then tentative tracks;
+    only confident unmatched detections start tracks. ``with_appearance`` fuses appearance into
+    the high-score stages the BoT-SORT way."""
+
+    name = "bytetrack"
+
+    @property
+    def uses_appearance(self) -> bool:  # type: ignore[override]
+        return self.config.with_appearance
+
+    def high_stage(self, config: TrackerConfig, track_selector: Selector) -> Stage:
+        if self.uses_appearance:
+            return ProximityAppearanceStage(config.max_iou_distance, config.max_cosine_distance,
+                                            config.proximity_iou_distance, track_selector,
+                                            select_high, config.fuse_score)
+        return IoUStage(config.max_iou_distance, track_selector, select_high, config.fuse_score)
+
+    def build_stages(self, config: TrackerConfig) -> list[Stage]:
+        return [self.high_stage(config, select_confirmed),
+                IoUStage(config.second_iou_distance, select_tracked, select_low),
+                self.high_stage(config, select_tentative)]
+
+    def birth_mask(self, ctx: FrameContext, det_cols: np.ndarray) -> np.ndarray:
+        return ctx.scores[det_cols] >= ctx.config.new_track_score
+
+
+class BotSortStrategy(ByteTrackStrategy):
+    """BoT-SORT: ByteTrack with IoU + ReID fusion always on (xywh Kalman and CMC: preset)."""
+
+    name = "botsort"
+    uses_appearance = True  # type: ignore[assignment]
+
+
+class OcSortStrategy(Strategy):
+    """OC-SORT: IoU + observation-centric momentum on confident detections, then recovery
+    against last observations (OCR); the tracker re-updates tracks found after a gap (ORU)."""
+
+    name = "ocsort"
+    uses_appearance = False
+    observation_centric = True
+
+    def first_stage(self, config: TrackerConfig) -> Stage:
+        return MomentumStage(config.max_iou_distance, config.inertia, det_selector=select_high)
+
+    def build_stages(self, config: TrackerConfig) -> list[Stage]:
+        return [self.first_stage(config),
+                IoUStage(config.max_iou_distance, det_selector=select_high,
+                         use_last_observation=True)]
+
+    def birth_mask(self, ctx: FrameContext, det_cols: np.ndarray) -> np.ndarray:
+        return ctx.scores[det_cols] >= ctx.config.new_track_score
+
+
+class DeepOcSortStrategy(OcSortStrategy):
+    """Deep OC-SORT: OC-SORT plus adaptively weighted appearance, and a feature EMA that trusts
+    confident detections more (alpha falls from 1 at ``new_track_score`` to ``ema_alpha`` at 1)."""
+
+    name = "deepocsort"
+    uses_appearance = True
+
+    def first_stage(self, config: TrackerConfig) -> Stage:
+        return MomentumStage(config.max_iou_distance, config.inertia, det_selector=select_high,
+                             embedding_weight=config.embedding_weight,
+                             adaptive_weight=config.adaptive_weight)
+
+    def feature_alpha(self, scores: np.ndarray) -> np.ndarray | None:
+        sigma = min(self.config.new_track_score, 0.999)
+        trust = np.clip((np.asarray(scores, np.float64) - sigma) / (1.0 - sigma), 0.0, 1.0)
+        af = self.config.ema_alpha
+        return af + (1.0 - af) * (1.0 - trust)
+
+
 TRACKERS: dict[str, type[Strategy]] = {
-    SortStrategy.name: SortStrategy,
-    DeepSortStrategy.name: DeepSortStrategy,
+    cls.name: cls for cls in (SortStrategy, DeepSortStrategy, StrongSortStrategy,
+                              ByteTrackStrategy, BotSortStrategy, OcSortStrategy,
+                              DeepOcSortStrategy)
 }
 
 
@@ -242,16 +494,31 @@ def get_strategy(name: str) -> type[Strategy]:
         raise ValueError(f"unknown tracker {name!r}; valid: {sorted(TRACKERS)}") from None
 
 
-def build_tracker(name_or_config: str | TrackerConfig | Mapping[str, Any]) -> Tracker:
-    """Tracker from a strategy name (defaults otherwise), a TrackerConfig or a plain dict."""
+def preset_config(name: str, overrides: Mapping[str, Any] | None = None) -> TrackerConfig:
+    """The preset ``config/trackers/<name>.yaml`` with ``overrides`` on top."""
+    get_strategy(name)
+    merged = {**load_preset(name), **dict(overrides or {})}
+    merged["strategy"] = name
+    return TrackerConfig.from_dict(merged)
+
+
+def build_tracker(name_or_config: str | TrackerConfig | Mapping[str, Any], **kwargs: Any) -> Tracker:
+    """Tracker from a strategy name (its preset), a TrackerConfig (as is) or a plain dict (the
+    preset of its ``strategy``, default ``sort``, overridden by the dict's other keys).
+    ``kwargs`` go to :class:`Tracker` (e.g. a shared ``reentry_gallery``)."""
     if isinstance(name_or_config, str):
-        get_strategy(name_or_config)
-        config = TrackerConfig(strategy=name_or_config)
+        config = preset_config(name_or_config)
     elif isinstance(name_or_config, TrackerConfig):
         config = name_or_config
     elif isinstance(name_or_config, Mapping):
-        config = TrackerConfig.from_dict(name_or_config)
+        d = dict(name_or_config)
+        name = d.pop("strategy", TrackerConfig.strategy)
+        valid = {f.name for f in dataclasses.fields(TrackerConfig)}
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
+        config = preset_config(name, d)
     else:
         raise ValueError(f"build_tracker expects a name, TrackerConfig or dict, "
                          f"got {type(name_or_config).__name__}")
-    return Tracker(config)
+    return Tracker(config, **kwargs)

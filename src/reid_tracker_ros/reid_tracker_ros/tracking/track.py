@@ -8,6 +8,7 @@ LOST for at most ``max_age`` frames.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -50,8 +51,12 @@ class FeatureGallery:
             return np.zeros((0, 0), dtype=np.float32)
         return self._buffer[:self._count]
 
-    def add(self, feature: np.ndarray) -> bool:
-        """Store one feature (normalised here); returns False for a zero/non-finite one."""
+    def add(self, feature: np.ndarray, ema_alpha: float | None = None) -> bool:
+        """Store one feature (normalised here); returns False for a zero/non-finite one.
+
+        ``ema_alpha`` overrides the gallery's EMA weight for this feature (Deep OC-SORT trusts
+        confident detections more: their alpha is lower).
+        """
         f = np.asarray(feature, dtype=np.float32).reshape(-1)
         sq = float(np.dot(f, f))
         if not (1e-24 < sq < math.inf):
@@ -69,8 +74,13 @@ class FeatureGallery:
             self.ema = f.copy()
         else:
             ema = self.ema
-            ema *= self._alpha32
-            ema += self._beta32 * f
+            if ema_alpha is None:
+                alpha, beta = self._alpha32, self._beta32
+            else:
+                alpha = np.float32(min(max(ema_alpha, 0.0), 1.0))
+                beta = np.float32(1.0) - alpha
+            ema *= alpha
+            ema += beta * f
             n2 = float(np.dot(ema, ema))
             # Opposite features can cancel exactly; keep the newest direction then.
             if n2 > 1e-24:
@@ -84,11 +94,12 @@ class Track:
     """Bookkeeping of one target: ids, counters, lifecycle state, last observation, features."""
 
     __slots__ = ("track_id", "n_init", "max_age", "state", "age", "hits", "frames_since_update",
-                 "score", "class_id", "last_box", "gallery", "_deleted")
+                 "score", "class_id", "last_box", "gallery", "_deleted", "observations",
+                 "direction")
 
     def __init__(self, track_id: int, box: np.ndarray, score: float, class_id: int,
                  n_init: int = 3, max_age: int = 30, feature: np.ndarray | None = None,
-                 nn_budget: int = 100, ema_alpha: float = 0.9) -> None:
+                 nn_budget: int = 100, ema_alpha: float = 0.9, history: int = 0) -> None:
         self.track_id = int(track_id)
         self.n_init = int(n_init)
         self.max_age = int(max_age)
@@ -103,6 +114,11 @@ class Track:
         self.gallery = FeatureGallery(nn_budget, ema_alpha)
         if feature is not None:
             self.gallery.add(feature)
+        # Observation-centric momentum (OC-SORT): the last ``history`` observed boxes with the
+        # age they were seen at, and the unit direction of motion between observations.
+        self.observations: deque[tuple[int, np.ndarray]] | None = (
+            deque([(0, self.last_box)], maxlen=history + 1) if history > 0 else None)
+        self.direction = np.zeros(2)
 
     def __repr__(self) -> str:
         return (f"Track(id={self.track_id}, state={self.state.name}, hits={self.hits}, "
@@ -140,19 +156,55 @@ class Track:
         self.age += 1
         self.frames_since_update += 1
 
+    @property
+    def last_seen_age(self) -> int:
+        """Age at which the last observation was made."""
+        return self.age - self.frames_since_update
+
     def mark_hit(self, box: np.ndarray, score: float, class_id: int,
-                 feature: np.ndarray | None = None) -> None:
+                 feature: np.ndarray | None = None, ema_alpha: float | None = None) -> None:
         """A detection was matched to this track in the current frame."""
         self.hits += 1
         self.frames_since_update = 0
         self.last_box = np.array(box, dtype=np.float64).reshape(4)
         self.score = float(score)
         self.class_id = int(class_id)
+        if self.observations is not None:
+            self._update_direction()
         if feature is not None:
-            self.gallery.add(feature)
+            self.gallery.add(feature, ema_alpha)
         if self.state == TrackState.LOST or (self.state == TrackState.TENTATIVE
                                              and self.hits >= self.n_init):
             self.state = TrackState.CONFIRMED
+
+    def _update_direction(self) -> None:
+        """Direction from the observation ``history`` frames ago (or the nearest later one that
+        exists) to this one: observations, not Kalman estimates, so it survives occlusions."""
+        obs = self.observations
+        assert obs is not None
+        horizon = self.age - (obs.maxlen - 1)
+        previous = next((b for a, b in obs if a >= horizon), obs[-1][1] if obs else None)
+        obs.append((self.age, self.last_box))
+        if previous is None:
+            return
+        d = 0.5 * ((self.last_box[:2] + self.last_box[2:]) - (previous[:2] + previous[2:]))
+        norm = float(np.hypot(d[0], d[1]))
+        if norm > 1e-6:
+            self.direction = d / norm
+
+    def warp(self, affine: np.ndarray) -> None:
+        """Move the observed boxes into the current camera frame (camera-motion compensation)."""
+        from .kalman_filter import warp_boxes
+
+        self.last_box = warp_boxes(self.last_box, affine)[0]
+        if self.observations:
+            boxes = warp_boxes(np.stack([b for _, b in self.observations]), affine)
+            ages = [a for a, _ in self.observations]
+            self.observations.clear()
+            self.observations.extend(zip(ages, boxes))
+            self.direction = self.direction @ np.asarray(affine, np.float64)[:, :2].T
+            n = float(np.hypot(*self.direction))
+            self.direction = self.direction / n if n > 1e-9 else np.zeros(2)
 
     def mark_missed(self) -> None:
         """No detection matched this track in the current frame."""

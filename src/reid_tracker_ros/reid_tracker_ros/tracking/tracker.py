@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..types import Detections, TrackSnapshot, TrackState, valid_box_mask
+from .cmc import IDENTITY, CameraMotionEstimator, make_cmc
 from .costs import nearest_neighbor_distance, normalize_rows
 from .kalman_filter import ConstantVelocityKalmanFilter
+from .reentry import ReentryGallery
 from .track import Track
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 class TrackerConfig:
     """Tracker parameters (shared by all strategies; a strategy ignores what it does not use)."""
 
-    strategy: str = "sort"  # "sort" | "deepsort"
+    strategy: str = "sort"  # a name in strategies.TRACKERS
     n_init: int = 3  # consecutive hits before a track is confirmed
     max_age: int = 30  # frames a confirmed track may stay unmatched (LOST) before deletion
     max_iou_distance: float = 0.7  # IoU matching accepts 1 - IoU <= this
@@ -41,7 +43,31 @@ class TrackerConfig:
     gating: bool = True  # Mahalanobis chi-square gate on appearance matching
     report_lost: bool = True  # snapshot includes LOST tracks (predicted boxes)
     report_tentative: bool = False  # snapshot includes tentative tracks
-    kalman_filter: str = "xyah"  # box parameterisation of the Kalman filter
+    kalman_filter: str = "xyah"  # box parameterisation of the Kalman filter: "xyah" | "xywh"
+    nsa: bool = False  # NSA Kalman: measurement noise scaled by (1 - detection confidence)
+    # score split (ByteTrack, BoT-SORT, OC-SORT): first stage on high scores, second on the rest
+    high_score: float = 0.5  # detections >= this are "high"; below it only the second stage sees them
+    low_score: float = 0.1  # detections below this are ignored by score-split strategies
+    new_track_score: float = 0.6  # score-split strategies start tracks only from detections >= this
+    second_iou_distance: float = 0.5  # 1 - IoU accepted for low-score detections
+    fuse_score: bool = False  # IoU similarity multiplied by the detection score (ByteTrack)
+    with_appearance: bool = False  # ByteTrack: IoU/appearance fusion in the first stage (BoT-SORT's)
+    proximity_iou_distance: float = 0.5  # appearance only counts where 1 - IoU <= this (BoT-SORT)
+    # OC-SORT
+    delta_t: int = 3  # frames between the observations that give a track's direction (OCM)
+    inertia: float = 0.2  # weight of the direction-consistency term (OCM)
+    oru: bool = True  # observation-centric re-update after a gap (OC-SORT, Deep OC-SORT)
+    embedding_weight: float = 0.5  # Deep OC-SORT: weight of appearance similarity in the cost
+    adaptive_weight: float = 0.5  # Deep OC-SORT: extra weight where appearance is unambiguous
+    # camera-motion compensation: "none" | "sparse_flow" | "ecc" (needs frames in update())
+    cmc: str = "none"
+    cmc_scale: float = 0.5  # CMC runs on the grey image resized by this factor
+    # re-entry gallery: deleted confirmed tracks can hand their id to a new look-alike track
+    reentry: bool = False
+    reentry_threshold: float = 0.15  # mean cosine distance accepted for giving an id back
+    reentry_max_age_s: float = 60.0  # seconds a deleted identity is remembered
+    reentry_budget: int = 10  # features kept per remembered identity
+    frame_rate: float = 30.0  # converts frame counts to seconds when update() gets no timestamp
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -70,6 +96,20 @@ class TrackerConfig:
             "ema_alpha": 0.0 <= self.ema_alpha <= 1.0,
             "appearance_weight": 0.0 <= self.appearance_weight <= 1.0,
             "min_score": not np.isnan(self.min_score),
+            "high_score": self.low_score <= self.high_score,
+            "new_track_score": not np.isnan(self.new_track_score),
+            "second_iou_distance": 0.0 <= self.second_iou_distance <= 1.0,
+            "proximity_iou_distance": 0.0 <= self.proximity_iou_distance <= 1.0,
+            "delta_t": self.delta_t >= 1,
+            "inertia": 0.0 <= self.inertia <= 10.0,
+            "embedding_weight": 0.0 <= self.embedding_weight <= 10.0,
+            "adaptive_weight": 0.0 <= self.adaptive_weight <= 10.0,
+            "cmc": self.cmc in ("none", "sparse_flow", "ecc"),
+            "cmc_scale": 0.05 <= self.cmc_scale <= 1.0,
+            "reentry_threshold": 0.0 <= self.reentry_threshold <= 2.0,
+            "reentry_max_age_s": self.reentry_max_age_s > 0,
+            "reentry_budget": self.reentry_budget >= 1,
+            "frame_rate": self.frame_rate > 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -127,6 +167,24 @@ class FrameContext:
         return np.fromiter((len(t.gallery) > 0 for t in self.tracks), bool, len(self.tracks))
 
     @cached_property
+    def scores(self) -> np.ndarray:
+        return self.detections.scores
+
+    @cached_property
+    def last_boxes(self) -> np.ndarray:
+        """(M, 4) xyxy boxes of each track's last observation (OC-SORT's recovery stage)."""
+        if not self.tracks:
+            return np.zeros((0, 4))
+        return np.stack([t.last_box for t in self.tracks])
+
+    @cached_property
+    def directions(self) -> np.ndarray:
+        """(M, 2) unit motion direction between observations; zero when unknown (OCM)."""
+        if not self.tracks:
+            return np.zeros((0, 2))
+        return np.stack([t.direction for t in self.tracks])
+
+    @cached_property
     def predicted_boxes(self) -> np.ndarray:
         """(M, 4) xyxy boxes of the predicted track states."""
         return self.kf.xyxy_from_state(self.mean)
@@ -168,10 +226,15 @@ class FrameContext:
 
 
 class Tracker:
-    """Online multi-object tracker; the association strategy is picked by ``config.strategy``."""
+    """Online multi-object tracker; the association strategy is picked by ``config.strategy``.
+
+    ``reentry_gallery``: a :class:`ReentryGallery` to use (e.g. shared with other trackers);
+    by default the tracker makes its own when ``config.reentry`` is set.
+    """
 
     def __init__(self, config: TrackerConfig | Mapping[str, Any] | None = None,
-                 strategy: "Strategy | None" = None) -> None:
+                 strategy: "Strategy | None" = None,
+                 reentry_gallery: ReentryGallery | None = None) -> None:
         if config is None or isinstance(config, Mapping):
             config = TrackerConfig.from_dict(config)
         elif not isinstance(config, TrackerConfig):
@@ -183,6 +246,9 @@ class Tracker:
             strategy = get_strategy(self.config.strategy)(self.config)
         self.strategy = strategy
         self.kf: ConstantVelocityKalmanFilter = self.strategy.make_kalman_filter(self.config)
+        self.cmc: CameraMotionEstimator | None = make_cmc(config.cmc, config.cmc_scale)
+        self.reentry = reentry_gallery
+        self._own_gallery = reentry_gallery is None
         self.reset()
 
     @property
@@ -193,17 +259,39 @@ class Tracker:
         """Apply new thresholds without losing the tracks (run-time parameter changes).
 
         The strategy's stages are rebuilt from the new config and live tracks take the new
-        ``max_age``; changing the strategy itself or the Kalman filter needs a new Tracker.
+        ``max_age``; changing the strategy itself, the Kalman filter or the CMC method needs a
+        new Tracker.
         """
-        if isinstance(config, Mapping):
-            config = TrackerConfig.from_dict(config)
-        if config.strategy != self.config.strategy or config.kalman_filter != self.config.kalman_filter:
-            raise ValueError("strategy and kalman_filter cannot change at run time; restart the tracker")
+        if isinstance(config, Mapping):  # only the given keys change
+            valid = {f.name for f in dataclasses.fields(TrackerConfig)}
+            unknown = sorted(set(config) - valid)
+            if unknown:
+                raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
+            config = dataclasses.replace(self.config, **config)
+        fixed = ("strategy", "kalman_filter", "cmc", "cmc_scale", "delta_t")
+        changed = [k for k in fixed if getattr(config, k) != getattr(self.config, k)]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} cannot change at run time; restart the tracker")
         self.config = config
         self.strategy.config = config
         self.strategy.stages = self.strategy.build_stages(config)
         for track in self.tracks:
             track.max_age = config.max_age
+        self._make_gallery()
+
+    def _make_gallery(self) -> None:
+        cfg = self.config
+        if not self._own_gallery:
+            return
+        if not cfg.reentry:
+            self.reentry = None
+        elif self.reentry is None:
+            self.reentry = ReentryGallery(cfg.reentry_max_age_s, cfg.reentry_threshold,
+                                          cfg.reentry_budget)
+        else:
+            self.reentry.max_age_s = cfg.reentry_max_age_s
+            self.reentry.threshold = cfg.reentry_threshold
+            self.reentry.budget = cfg.reentry_budget
 
     def reset(self) -> None:
         """Forget all tracks; ids start again at 1."""
@@ -211,18 +299,43 @@ class Tracker:
         self.tracks: list[Track] = []
         self.mean = np.zeros((0, dim))
         self.covariance = np.zeros((0, dim, dim))
+        # Kalman state right after each track's last correction (observation-centric re-update)
+        self.obs_mean = np.zeros((0, dim))
+        self.obs_covariance = np.zeros((0, dim, dim))
         self.frame_count = 0
+        self.timestamp = 0.0
+        self.camera_motion: np.ndarray | None = None  # affine applied in the last update
         self._next_id = 1
+        if self.cmc is not None:
+            self.cmc.reset()
+        if self._own_gallery:
+            self.reentry = None
+        self._make_gallery()
 
     # ------------------------------------------------------------------ frame loop
-    def update(self, detections: Detections) -> TrackSnapshot:
-        """Advance one frame with this frame's detections (may be empty) and report tracks."""
+    def update(self, detections: Detections, frame: np.ndarray | None = None,
+               camera_motion: np.ndarray | None = None,
+               timestamp: float | None = None) -> TrackSnapshot:
+        """Advance one frame with this frame's detections (may be empty) and report tracks.
+
+        ``frame``: the image (BGR/RGB/grey) the detections come from; with ``config.cmc`` set,
+        the camera motion since the previous frame is estimated from it. ``camera_motion``: a
+        2x3 affine (previous -> this frame, pixels) computed elsewhere; it wins over ``frame``.
+        ``timestamp`` [s] ages the re-entry gallery (default: frame count / frame_rate).
+        """
         self.frame_count += 1
+        self.timestamp = (self.frame_count / self.config.frame_rate if timestamp is None
+                          else float(timestamp))
         dets = self._filter_detections(detections)
+        if camera_motion is None and self.cmc is not None and frame is not None:
+            camera_motion = self.cmc.estimate(frame, dets.boxes)
+        self.camera_motion = camera_motion
         if self.tracks:
             self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
             for t in self.tracks:
                 t.mark_predicted()
+            if camera_motion is not None and not np.allclose(camera_motion, IDENTITY, atol=1e-9):
+                self._warp(np.asarray(camera_motion, dtype=np.float64))
 
         measurements = self.kf.measurement_from_xyxy(dets.boxes)
         ctx = FrameContext(self, dets, measurements)
@@ -239,6 +352,12 @@ class Tracker:
         self._prune()
         return self._snapshot()
 
+    def _warp(self, affine: np.ndarray) -> None:
+        self.mean, self.covariance = self.kf.warp(self.mean, self.covariance, affine)
+        self.obs_mean, self.obs_covariance = self.kf.warp(self.obs_mean, self.obs_covariance, affine)
+        for t in self.tracks:
+            t.warp(affine)
+
     def _filter_detections(self, detections: Detections) -> Detections:
         """Drop low-score and non-finite/zero-size boxes (they cannot initialise a Kalman state)."""
         if not isinstance(detections, Detections):
@@ -251,16 +370,59 @@ class Tracker:
         # Nothing left: embeddings of zero rows carry nothing (and cannot be reshaped to (0, -1)).
         return detections.subset(keep) if keep.any() else Detections.empty()
 
+    def _reupdate(self, rows: np.ndarray, measurements: np.ndarray) -> None:
+        """Observation-centric re-update (OC-SORT's ORU): a track found again after a gap of g
+        frames is rewound to its last correction and filtered along a straight virtual path of
+        observations to the new one, so the velocity reflects where the target really went
+        instead of the drift accumulated while it was unobserved."""
+        gaps = np.fromiter((self.tracks[r].frames_since_update for r in rows.tolist()), np.int64,
+                           len(rows))
+        for g in np.unique(gaps[gaps >= 2]).tolist():
+            sel = gaps == g
+            r = rows[sel]
+            z1 = measurements[sel]
+            z0 = self.kf.measurement_from_xyxy(np.stack([self.tracks[i].last_box for i in r.tolist()]))
+            mean, cov = self.obs_mean[r], self.obs_covariance[r]
+            for k in range(1, g):
+                mean, cov = self.kf.predict(mean, cov)
+                mean, cov = self.kf.update(mean, cov, z0 + (z1 - z0) * (k / g))
+            self.mean[r], self.covariance[r] = self.kf.predict(mean, cov)
+
     def _correct(self, matches: np.ndarray, dets: Detections, measurements: np.ndarray,
                  features: np.ndarray | None) -> None:
         rows, cols = matches[:, 0], matches[:, 1]
-        scale = self.strategy.scale_noise_by_confidence
+        if self.strategy.observation_reupdate:
+            self._reupdate(rows, measurements[cols])
         self.mean[rows], self.covariance[rows] = self.kf.update(
             self.mean[rows], self.covariance[rows], measurements[cols],
-            confidences=dets.scores[cols], scale_by_confidence=scale)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            self.tracks[r].mark_hit(dets.boxes[c], dets.scores[c], dets.class_ids[c],
-                                    None if features is None else features[c])
+            confidences=dets.scores[cols], scale_by_confidence=self.strategy.scale_noise_by_confidence)
+        self.obs_mean[rows] = self.mean[rows]
+        self.obs_covariance[rows] = self.covariance[rows]
+        alphas = self.strategy.feature_alpha(dets.scores[cols]) if features is not None else None
+        newly_confirmed = []
+        for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+            track = self.tracks[r]
+            was_tentative = track.is_tentative
+            track.mark_hit(dets.boxes[c], dets.scores[c], dets.class_ids[c],
+                           None if features is None else features[c],
+                           None if alphas is None else float(alphas[k]))
+            if was_tentative and track.is_confirmed:
+                newly_confirmed.append(track)
+        if newly_confirmed and self.reentry is not None:
+            self._restore_ids(newly_confirmed)
+
+    def _restore_ids(self, tracks: list[Track]) -> None:
+        """Newly confirmed tracks that look like a deleted identity take its id back."""
+        assert self.reentry is not None
+        alive = {t.track_id for t in self.tracks}
+        for track in tracks:
+            if len(track.gallery) == 0 or self.reentry.dim != track.gallery.dim:
+                continue
+            old = self.reentry.claim(track.features, self.timestamp, exclude=alive)
+            if old is not None:
+                alive.discard(track.track_id)
+                track.track_id = old
+                alive.add(old)
 
     def _spawn(self, cols: np.ndarray, dets: Detections, measurements: np.ndarray,
                features: np.ndarray | None) -> None:
@@ -268,21 +430,37 @@ class Tracker:
             return
         mean, cov = self.kf.initiate(measurements[cols])
         cfg = self.config
-        for c in cols.tolist():
-            self.tracks.append(Track(self._next_id, dets.boxes[c], dets.scores[c], dets.class_ids[c],
-                                     cfg.n_init, cfg.max_age,
-                                     None if features is None else features[c],
-                                     cfg.nn_budget, cfg.ema_alpha))
+        history = self.strategy.observation_history
+        alphas = self.strategy.feature_alpha(dets.scores[cols]) if features is not None else None
+        born = []
+        for k, c in enumerate(cols.tolist()):
+            feature = None
+            if features is not None and (alphas is None or alphas[k] < 1.0):
+                feature = features[c]
+            born.append(Track(self._next_id, dets.boxes[c], dets.scores[c], dets.class_ids[c],
+                              cfg.n_init, cfg.max_age, feature, cfg.nn_budget, cfg.ema_alpha,
+                              history))
             self._next_id += 1
+        self.tracks.extend(born)
         self.mean = np.concatenate([self.mean, mean])
         self.covariance = np.concatenate([self.covariance, cov])
+        self.obs_mean = np.concatenate([self.obs_mean, mean])
+        self.obs_covariance = np.concatenate([self.obs_covariance, cov])
+        if self.reentry is not None and cfg.n_init <= 1:
+            self._restore_ids(born)
 
     def _prune(self) -> None:
         keep = [i for i, t in enumerate(self.tracks) if not t.is_deleted]
         if len(keep) != len(self.tracks):
+            if self.reentry is not None:
+                for t in self.tracks:
+                    if t.is_deleted and t.is_confirmed and len(t.gallery):
+                        self.reentry.add(t.track_id, t.features, self.timestamp)
             self.tracks = [self.tracks[i] for i in keep]
             self.mean = self.mean[keep]
             self.covariance = self.covariance[keep]
+            self.obs_mean = self.obs_mean[keep]
+            self.obs_covariance = self.obs_covariance[keep]
 
     def _snapshot(self) -> TrackSnapshot:
         cfg = self.config

@@ -1,0 +1,81 @@
+"""People tracking on a camera, with the visualizer and optionally RViz.
+
+    # a camera driver already publishes /camera/image_raw and /camera/camera_info:
+    ros2 launch reid_tracker_ros camera.launch.py rviz:=true
+    # an RGB-D camera: aligned depth gives the 3D positions
+    ros2 launch reid_tracker_ros camera.launch.py image:=/camera/camera/color/image_raw \\
+        camera_info:=/camera/camera/color/camera_info depth:=/camera/camera/aligned_depth_to_color/image_raw
+    # no driver: a video file, a webcam index or an image folder through the source node
+    ros2 launch reid_tracker_ros camera.launch.py source:=/path/video.mp4 rviz:=true
+
+Graph: [source ->] detector -> embedder -> tracker -> visualizer, described in
+reid_tracker_ros.graph.camera_pipeline (the same specs the local runner and the video demo
+start). Topics out: /tracks, /tracks/annotated_image, /tracks/markers, /tracks/poses,
+/tracks/points, all in the camera image's frame_id.
+"""
+import os
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES,
+                                    camera_pipeline, camera_tf_arguments, launch_environment, launch_node_kwargs,
+                                    rviz_config_path)
+
+ARGUMENTS = {
+    "source": ("", "play a video file, a webcam index (0) or an image folder through the source node "
+                   "(empty: a camera driver publishes the image)"),
+    "image": (DEFAULT_IMAGE_TOPIC, "sensor_msgs/Image topic"),
+    "camera_info": (DEFAULT_CAMERA_INFO_TOPIC, "sensor_msgs/CameraInfo topic (intrinsics for the 3D positions)"),
+    "depth": ("", "depth image aligned to the image (16UC1 mm or 32FC1 m): 3D positions from depth "
+                  "(empty: from the ground plane, camera_height_m / camera_pitch_deg in the config)"),
+    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
+    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
+    "tracker": ("", "tracker strategy override (empty: the config's value)"),
+    "rviz": ("false", "true: start RViz with config/reid_tracker.rviz"),
+    "fixed_frame": ("", "RViz fixed frame (empty: the .rviz file's base_link)"),
+    "camera_tf": ("auto", "publish a static base_link -> camera frame transform from the visualizer's camera "
+                          "height and pitch: auto (only with source:=..., where no driver or robot gives TF) | "
+                          "true | false"),
+    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
+                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+}
+_TRUE = ("true", "1", "yes", "on")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() not in _TRUE + ("false", "0", "no", "off"):
+        raise RuntimeError(f"{name}:={value} must be true or false")
+    return value.lower() in _TRUE
+
+
+def _actions(context, *_, **__):
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
+        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
+    if value["camera_tf"] not in ("auto", "true", "false"):
+        raise RuntimeError(f"camera_tf:={value['camera_tf']} must be auto, true or false")
+    actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
+    specs = camera_pipeline([value["config"]], image_topic=value["image"], camera_info_topic=value["camera_info"],
+                            depth_topic=value["depth"] or None, source=value["source"] or None,
+                            detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None,
+                            tracker=value["tracker"] or None)
+    actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
+    if value["camera_tf"] == "true" or (value["camera_tf"] == "auto" and value["source"]):
+        actions.append(Node(package="tf2_ros", executable="static_transform_publisher", name="camera_tf",
+                            output="log", arguments=camera_tf_arguments([value["config"]])))
+    if _flag("rviz", value["rviz"]):
+        arguments = ["-d", str(rviz_config_path())]
+        if value["fixed_frame"]:
+            arguments += ["-f", value["fixed_frame"]]
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log", arguments=arguments))
+    return actions
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=_actions)])

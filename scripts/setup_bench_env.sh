@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create .venv-bench: the project's .venv plus boxmot (benchmark only; boxmot never goes into .venv).
+#
+# Why a second venv that *reuses* .venv: BoxMOT needs torch/opencv/numpy, which .venv already
+# has (and which must not be reinstalled). A .pth file adds .venv's site-packages (with its own
+# .pth files, via site.addsitedir) after .venv-bench's, so pip sees those packages as installed
+# and only adds what BoxMOT needs on top. Idempotent: a second run only checks the install.
+set -euo pipefail
+WS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$WS/.venv"
+BENCH="$WS/.venv-bench"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup_bench_env: $VENV is missing; run 'make setup' first" >&2
+  exit 1
+fi
+if [ ! -x "$BENCH/bin/python" ]; then
+  "$VENV/bin/python" -m venv "$BENCH"
+fi
+echo '*' > "$BENCH/.gitignore"  # keep the tree clean whatever the top-level .gitignore says
+site_main="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+site_bench="$("$BENCH/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+printf 'import site; site.addsitedir(%s)\n' "'$site_main'" > "$site_bench/zz_reid_main_venv.pth"
+if "$BENCH/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("boxmot") != "25.0.0")' 2>/dev/null; then
+  echo "setup_bench_env: boxmot 25.0.0 already in $BENCH"
+else
+  "$BENCH/bin/python" -m pip install --disable-pip-version-check -q -r "$WS/requirements-bench.txt"
+fi
+"$BENCH/bin/python" - <<'PY'
+import boxmot, numpy, torch
+print(f"setup_bench_env: boxmot {boxmot.__version__}, numpy {numpy.__version__}, torch {torch.__version__}")
+PY

@@ -1,0 +1,76 @@
+"""sensor_msgs/CompressedImage input on real DDS: the detector decodes each frame once and
+passes the pixels on ('image_decoded'); the embedder never subscribes to the JPEG stream."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+from sensor_msgs.msg import CompressedImage
+
+from reid_tracker_ros.graph import pipeline
+from reid_tracker_ros.ros.conversions import uint8_array
+from reid_tracker_ros.runner import GraphRunner
+from ros_probe import GraphProbe, header_for
+
+
+@pytest.fixture(scope="module")
+def ros_context():
+    rclpy.init()
+    yield
+    rclpy.shutdown()
+
+
+def test_compressed_frames_are_decoded_once_and_tracked(ros_context, tmp_path):
+    import ultralytics
+
+    bus = Path(ultralytics.__file__).parent / "assets" / "bus.jpg"
+    jpeg = bus.read_bytes()
+    h, w = cv2.imread(str(bus)).shape[:2]
+    specs = [dataclasses.replace(s, overrides={**s.overrides, "image_transport": "compressed",
+                                               "image_qos": "reliable"})
+             if s.name in ("detector", "embedder") else s for s in pipeline(detector_backend="ultralytics")]
+    runner = GraphRunner(specs, tmp_path / "logs", profile="local").start()
+    probe = GraphProbe("compressed_probe")
+    try:
+        # the detector is the only subscriber of the JPEG stream, the embedder reads its decoded frames
+        assert probe.spin_until(lambda: probe.compressed_pub.get_subscription_count() == 1
+                                and probe.count_subscribers("/image_decoded") >= 2
+                                and probe.count_publishers("/tracks") == 1, 180, runner)
+        assert probe.image_pub.get_subscription_count() == 0  # nobody listens to raw images
+
+        def send(stamp: int, data: bytes, fmt: str = "jpeg") -> None:
+            probe.compressed_pub.publish(CompressedImage(header=header_for(stamp), format=fmt,
+                                                         data=uint8_array(data)))
+
+        stamp = 10**9 * 6000
+        sent = 0
+        while stamp not in probe.got["tracks"] and sent < 5:  # matching may still be under way: resend
+            send(stamp, jpeg)
+            sent += 1
+            probe.spin_until(lambda: stamp in probe.got["tracks"], 20, runner)
+        dets = probe.got["detections"][stamp]
+        people = [d for d in dets.detections if d.class_id == 0 and d.score >= 0.25]
+        assert len(people) == 4 and (dets.image_width, dets.image_height) == (w, h)
+        decoded = probe.got["image_decoded"][stamp]
+        assert (decoded.width, decoded.height, decoded.encoding) == (w, h, "rgb8")
+        emb = probe.got["embedded_detections"][stamp]
+        assert len(emb.detections) == len(dets.detections) and emb.embedding_dim == 128
+        feats = np.asarray(emb.embeddings, np.float32).reshape(len(emb.detections), 128)
+        assert np.allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-4)
+
+        # garbage bytes: an empty DetectionArray, no decoded image, counted; the next frame is fine
+        send(stamp + 1, b"\xff\xd8 not a jpeg")
+        send(stamp + 2, jpeg)
+        assert probe.spin_until(lambda: stamp + 2 in probe.got["tracks"], 30, runner)
+        assert stamp + 1 in probe.got["tracks"] and probe.got["detections"][stamp + 1].detections == []
+        assert stamp + 1 not in probe.got["image_decoded"]
+        values = probe.wait_diag("detector", lambda v: int(v.get("errors.bad_image", 0)) >= 1, runner=runner)
+        assert values["image_transport"] == "compressed"
+        assert "could not decode CompressedImage" in runner.log_tail("detector", 100)
+    finally:
+        probe.destroy_node()
+        runner.stop()
