@@ -5,7 +5,9 @@
 
 detector, embedder and tracker are lifecycle nodes (lifecycle_msgs services, ``ros2 lifecycle``);
 with ``autostart:=true`` (default) they configure and activate themselves, so no lifecycle
-manager is needed; ``autostart:=false`` leaves them unconfigured for one.
+manager is needed; ``autostart:=false`` starts them as launch_ros ``LifecycleNode`` actions,
+left unconfigured for a lifecycle manager or ``ros2 lifecycle set /detector configure`` then
+``activate``.
 
 The nodes, parameter files and remappings come from reid_tracker_ros.graph, the same
 description the local runner (tests, demo, evaluator) starts, so both run the same graph.
@@ -15,7 +17,7 @@ import os
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
 from reid_tracker_ros.graph import DETECTOR_ALIASES, launch_environment, launch_node_kwargs, pipeline
 
@@ -40,7 +42,10 @@ def _actions(context, *_, **__):
         kwargs = launch_node_kwargs(spec)
         if value["autostart"] == "false":
             kwargs["parameters"] = [*kwargs["parameters"], {"autostart": False}]
-        actions.append(Node(**kwargs))
+            # LifecycleNode needs the namespace spelled out (Humble and Jazzy)
+            actions.append(LifecycleNode(namespace="", **kwargs))
+        else:
+            actions.append(Node(**kwargs))
     return actions
 
 

@@ -11,6 +11,8 @@ import pytest
 import rclpy
 from sensor_msgs.msg import CompressedImage
 
+from reid_tracker_ros.embedding.default_model import default_model_path
+from reid_tracker_ros.embedding.metadata import read_metadata
 from reid_tracker_ros.graph import pipeline
 from reid_tracker_ros.ros.conversions import uint8_array
 from reid_tracker_ros.runner import GraphRunner
@@ -58,8 +60,10 @@ def test_compressed_frames_are_decoded_once_and_tracked(ros_context, tmp_path):
         decoded = probe.got["image_decoded"][stamp]
         assert (decoded.width, decoded.height, decoded.encoding) == (w, h, "rgb8")
         emb = probe.got["embedded_detections"][stamp]
-        assert len(emb.detections) == len(dets.detections) and emb.embedding_dim == 128
-        feats = np.asarray(emb.embeddings, np.float32).reshape(len(emb.detections), 128)
+        meta = read_metadata(default_model_path())  # the embedder's default model
+        assert len(emb.detections) == len(dets.detections) and emb.embedding_dim == meta.feature_dim
+        assert emb.model_name == meta.name
+        feats = np.asarray(emb.embeddings, np.float32).reshape(len(emb.detections), meta.feature_dim)
         assert np.allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-4)
 
         # garbage bytes: an empty DetectionArray, no decoded image, counted; the next frame is fine

@@ -56,6 +56,13 @@ class Node:
                        "remappings": remappings or [], "arguments": arguments or [], "output": output}
 
 
+class LifecycleNode(Node):
+    """launch_ros.actions.LifecycleNode: name and namespace are required keywords (Humble, Jazzy)."""
+
+    def __init__(self, *, name, namespace, **kwargs):
+        super().__init__(name=name, namespace=namespace, **kwargs)
+
+
 class LaunchDescription:
     def __init__(self, initial_entities=None):
         self.entities = list(initial_entities or [])
@@ -80,7 +87,7 @@ def launch_stub(monkeypatch):
         "launch.event_handlers": types.SimpleNamespace(OnProcessExit=OnProcessExit),
         "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
         "launch_ros": types.SimpleNamespace(),
-        "launch_ros.actions": types.SimpleNamespace(Node=Node),
+        "launch_ros.actions": types.SimpleNamespace(Node=Node, LifecycleNode=LifecycleNode),
     }
     for name, mod in modules.items():
         monkeypatch.setitem(sys.modules, name, mod)
@@ -148,6 +155,13 @@ def test_tracker_launch_declares_arguments_and_starts_the_graph(launch_stub):
     assert "FASTRTPS_DEFAULT_PROFILES_FILE" not in {a.name for a in keep if isinstance(a, SetEnvironmentVariable)}
     _, yolo = _expand(ld, detector="yolo")
     assert {"backend": "ultralytics"} in [n for n in yolo if isinstance(n, Node)][0].kwargs["parameters"]
+    assert not any(isinstance(n, LifecycleNode) for n in nodes)  # autostart: plain Node actions
+    _, managed = _expand(ld, autostart="false")
+    managed = [a for a in managed if isinstance(a, Node)]
+    assert [type(n) for n in managed] == [LifecycleNode] * 3
+    assert all({"autostart": False} in n.kwargs["parameters"] for n in managed)
+    with pytest.raises(RuntimeError, match="autostart"):
+        _expand(ld, autostart="yes")
 
 
 def test_mot_eval_launch_requires_a_sequence_and_adds_the_evaluator(launch_stub):

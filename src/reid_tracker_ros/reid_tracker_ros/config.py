@@ -30,6 +30,9 @@ class ParamSpec:
     max_value: float | None = None
     choices: tuple[str, ...] = ()
     dynamic: bool = False  # may change at run time without a restart
+    # tracker settings: when no config file sets it, the value comes from the selected tracker's
+    # preset (config/trackers/<tracker>.yaml), so picking a tracker by name gets its tuned values
+    from_preset: bool = False
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` coerced to the spec's type, or raise ValueError naming the problem."""
@@ -90,16 +93,19 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
     ],
     "tracker": [
         ParamSpec("tracker", str, "tracking strategy: sort, deepsort, strongsort, bytetrack, ocsort, botsort "
-                  "or deepocsort; its settings come from config/trackers/<tracker>.yaml, the "
-                  "parameters below override them", choices=("sort", "deepsort", "strongsort",
+                  "or deepocsort; its settings come from config/trackers/<tracker>.yaml (also the "
+                  "defaults of the parameters marked 'preset'); a value set in a config file overrides "
+                  "the preset", choices=("sort", "deepsort", "strongsort",
                                                              "bytetrack", "ocsort", "botsort",
                                                              "deepocsort")),
-        ParamSpec("n_init", int, "consecutive hits before a track is confirmed", 1, 100),
-        ParamSpec("max_age", int, "frames a lost track is kept before deletion", 1, 10000, dynamic=True),
-        ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", 0.0, 1.0, dynamic=True),
+        ParamSpec("n_init", int, "consecutive hits before a track is confirmed", 1, 100, from_preset=True),
+        ParamSpec("max_age", int, "frames a lost track is kept before deletion", 1, 10000, dynamic=True,
+                  from_preset=True),
+        ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", 0.0, 1.0, dynamic=True,
+                  from_preset=True),
         ParamSpec("max_cosine_distance", float, "largest appearance cosine distance accepted", 0.0, 2.0,
-                  dynamic=True),
-        ParamSpec("nn_budget", int, "appearance features kept per track", 1, 10000),
+                  dynamic=True, from_preset=True),
+        ParamSpec("nn_budget", int, "appearance features kept per track", 1, 10000, from_preset=True),
         ParamSpec("min_score", float, "detections below this score are ignored (dataset specific: "
                   "MOT16/17 DPM public detections score below 0)", -1e9, 1e9, dynamic=True),
         ParamSpec("report_lost", bool, "publish lost (unmatched, predicted) tracks too"),
@@ -183,8 +189,29 @@ def config_path(name_or_path: str | os.PathLike) -> Path:
     raise FileNotFoundError(f"config file not found: {name_or_path}")
 
 
-def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None = None) -> dict[str, Any]:
-    """Merge the ``ros__parameters`` of ``node_name`` (or ``/**``) from YAML files, later files win."""
+def preset_defaults(node_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Values of ``node_name``'s preset-backed parameters (``from_preset``) taken from the preset
+    its other values select (the tracker's ``config/trackers/<tracker>.yaml``); {} when none."""
+    wanted = [s.name for s in PARAMETER_SCHEMA.get(node_name, ()) if s.from_preset]
+    if not wanted or "tracker" not in values:
+        return {}
+    from .tracking import preset_config  # lazy: config stays importable without the core
+
+    preset = preset_config(values["tracker"]).to_dict()
+    return {k: preset[k] for k in wanted}
+
+
+def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None = None,
+                         with_presets: bool = True) -> dict[str, Any]:
+    """Merge the ``ros__parameters`` of ``node_name`` (or ``/**``) from YAML files, later files win;
+    preset-backed parameters no file sets come from the selected preset (``with_presets``)."""
+    merged = _merge_yaml(node_name, files)
+    if with_presets:
+        merged = {**preset_defaults(node_name, merged), **merged}
+    return merged
+
+
+def _merge_yaml(node_name: str, files: list[str | os.PathLike] | None) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for f in files or [DEFAULT_CONFIG]:
         path = config_path(f)
@@ -208,7 +235,7 @@ def check_config_files(files: list[str | os.PathLike]) -> None:
     for node_name, specs in PARAMETER_SCHEMA.items():
         known = {s.name for s in specs}
         for f in files:
-            unknown = sorted(set(load_node_parameters(node_name, [f])) - known)
+            unknown = sorted(set(_merge_yaml(node_name, [f])) - known)
             if unknown:
                 raise ValueError(f"{config_path(f)}: unknown {node_name} parameter(s) {unknown}; "
                                  f"known: {sorted(known)}")

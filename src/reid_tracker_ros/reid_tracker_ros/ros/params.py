@@ -6,7 +6,7 @@ from typing import Any, Callable
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 
-from ..config import PARAMETER_SCHEMA, ParamSpec, load_node_parameters, validated_parameters
+from ..config import PARAMETER_SCHEMA, ParamSpec, load_node_parameters, preset_defaults, validated_parameters
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -36,11 +36,19 @@ def declare_node_parameters(node: Node, schema_name: str,
     ``on_change`` as {name: new value}.
     """
     specs = PARAMETER_SCHEMA[schema_name]
-    defaults = load_node_parameters(schema_name)
+    defaults = load_node_parameters(schema_name, with_presets=False)
     for spec in specs:
+        if spec.from_preset and spec.name not in defaults:
+            continue  # declared below, once the value that selects the preset is known
         if spec.name not in defaults:
             raise ValueError(f"config/default.yaml has no value for {schema_name}.{spec.name}")
         node.declare_parameter(spec.name, defaults[spec.name], _descriptor(spec))
+    # preset-backed parameters: default from the preset the (possibly overridden) values select,
+    # so `tracker: bytetrack` in a params file brings ByteTrack's own thresholds
+    current = {s.name: _plain(node.get_parameter(s.name).value) for s in specs if node.has_parameter(s.name)}
+    for name, value in preset_defaults(schema_name, current).items():
+        if not node.has_parameter(name):
+            node.declare_parameter(name, value, _descriptor(next(s for s in specs if s.name == name)))
     values = {s.name: _plain(node.get_parameter(s.name).value) for s in specs}
     validated = validated_parameters(schema_name, values)
     by_name = {s.name: s for s in specs}

@@ -19,28 +19,43 @@ def launched_distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 or "LOCAL_RANK" in os.environ
 
 
+def _wanted(amp: bool, cuda: bool) -> str:
+    if not (amp and cuda):
+        return "no"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def _accelerate_state_precision() -> str | None:
+    """The mixed precision of this process's accelerate state, None when none exists yet."""
+    try:
+        from accelerate.state import AcceleratorState
+    except ImportError:
+        return None
+    if not AcceleratorState._shared_state:
+        return None
+    return str(AcceleratorState().mixed_precision)
+
+
 class Runtime:
     def __init__(self, amp: bool = True, use_accelerate: bool | None = None, device: str | None = None,
                  find_unused_parameters: bool = False) -> None:
         cuda = torch.cuda.is_available() and (device is None or str(device).startswith("cuda"))
         if use_accelerate is None:
             use_accelerate = cuda or launched_distributed()
+        if use_accelerate and not launched_distributed() and _accelerate_state_precision() not in (None, _wanted(amp, cuda)):
+            # accelerate keeps one process-wide state that cannot change precision: when another
+            # trainer (the ReID one uses fp16) came first in this single process, run plainly with our
+            # own bf16 autocast. fp16 with its loss scaler turned WGAN-GP critic losses into NaN.
+            use_accelerate = False
         self.accelerator = None
         if use_accelerate:
             from accelerate import Accelerator
             from accelerate.utils import DistributedDataParallelKwargs
 
-            precision = "no"
-            if amp and cuda:
-                precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-            from accelerate.state import AcceleratorState
-
-            self.autocast_dtype = torch.bfloat16 if precision == "bf16" else None
-            if AcceleratorState._shared_state:
-                # accelerate keeps one process-wide state: when the ReID trainer (or any other
-                # Accelerator) came first, keep its precision (it cannot change) but still
-                # autocast the GAN to bf16 ourselves: critic scores overflow fp16 (WGAN-GP NaN).
-                precision = str(AcceleratorState().mixed_precision)
+            precision = _wanted(amp, cuda)
+            if launched_distributed() and _accelerate_state_precision() is not None:
+                precision = _accelerate_state_precision()
+            self.autocast_dtype = None
             self.accelerator = Accelerator(
                 mixed_precision=precision, cpu=not cuda,
                 kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)])
@@ -48,8 +63,8 @@ class Runtime:
             self.precision = precision
         else:
             self.device = torch.device(device or ("cuda" if cuda else "cpu"))
-            self.precision = "no"
-            self.autocast_dtype = None
+            self.precision = "bf16" if (cuda and amp and torch.cuda.is_bf16_supported()) else "no"
+            self.autocast_dtype = torch.bfloat16 if self.precision == "bf16" else None
 
     @property
     def is_main(self) -> bool:
