@@ -133,3 +133,31 @@ def test_temporal_pooling():
     assert list(ids) == [3, 7] and np.allclose(pooled[1], mean) and np.allclose(pooled[0], -mean)
     with pytest.raises(ValueError, match="unknown temporal pooling"):
         temporal_pool(frames, "median")
+
+
+def test_camera_adaptation_merges_tracklets_and_reads_sources(tmp_path):
+    import cv2
+
+    from reid_training.adapt_camera import iter_frames, merge_tracklets
+
+    rng = np.random.default_rng(1)
+    people = rng.normal(size=(3, 32))
+    # 9 tracklets: person 0 three times, person 1 three times, person 2 three times
+    owner = np.repeat(np.arange(3), 3)
+    feats = people[owner] + 0.05 * rng.normal(size=(9, 32))
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+    labels = merge_tracklets(feats, np.zeros((9, 9), bool), eps=0.7, k1=4, k2=2)
+    assert all(len(set(labels[owner == p])) == 1 for p in range(3)) and len(set(labels)) == 3
+    cannot = np.zeros((9, 9), bool)
+    cannot[0, 1] = cannot[1, 0] = True  # seen together: must stay apart
+    split = merge_tracklets(feats, cannot, eps=0.7, k1=4, k2=2)
+    assert split[0] != split[1]
+    for k in range(3):
+        cv2.imwrite(str(tmp_path / f"{k:03d}.png"), np.full((8, 8, 3), 40 * k, np.uint8))
+    frames = list(iter_frames(tmp_path, stride=2))
+    assert [i for i, _ in frames] == [0, 2] and frames[1][1].shape == (8, 8, 3)
+    with pytest.raises(FileNotFoundError):
+        list(iter_frames(tmp_path / "missing.avi"))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="expected a video"):
+        list(iter_frames(tmp_path / "notes.txt"))

@@ -112,6 +112,11 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("appearance_timeout", float, "seconds a frame's detections wait for their appearance "
                   "features before the frame is tracked on motion only (embedder down or slow); 0: always "
                   "wait (lockstep evaluation: results must not depend on timing)", 0.0, 60.0),
+        ParamSpec("image_qos", str, "QoS of the image subscription the tracker opens only when its preset "
+                  "uses camera-motion compensation (cmc: sparse_flow | ecc): 'sensor_data' or 'reliable'",
+                  choices=("sensor_data", "reliable")),
+        ParamSpec("image_transport", str, "as for the embedder: 'compressed' reads the detector's decoded "
+                  "frames ('image_decoded') for camera-motion compensation", choices=("raw", "compressed")),
         _DEPTH, _AUTOSTART, _DIAG,
     ],
     "source": [

@@ -59,7 +59,8 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
                  image_remap + (("public_detections", public_detections_topic),)),
         NodeSpec("embedder", "embedder_node", f"{PACKAGE}.nodes.embedder_node", files_t, embedder_overrides,
                  image_remap),
-        NodeSpec("tracker", "tracker_node", f"{PACKAGE}.nodes.tracker_node", files_t, tracker_overrides),
+        NodeSpec("tracker", "tracker_node", f"{PACKAGE}.nodes.tracker_node", files_t, tracker_overrides,
+                 image_remap),  # images only for camera-motion compensation
     ]
 
 

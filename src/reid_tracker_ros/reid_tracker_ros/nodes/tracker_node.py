@@ -15,25 +15,35 @@ appearance matching resumes with the tracks' galleries intact. With ``appearance
 (lockstep evaluation) the tracker listens to the embedder only and results never depend on
 timing. See :mod:`reid_tracker_ros.fallback`.
 
+Camera-motion compensation (presets with ``cmc: sparse_flow | ecc``, e.g. botsort): the node
+then also subscribes to the image (``image``, or the detector's ``image_decoded`` with
+compressed input) and keeps the last few frames by stamp; each tracked frame's image goes to
+``Tracker.update``, which estimates the motion once per frame on a downscaled grey copy. A
+frame whose image is not there (dropped on a live camera) is tracked without it, and the next
+estimate spans both frames, so no motion is lost.
+
 Frames are processed once and in stamp order: a duplicate or older stamp is dropped and
 counted; a jump back by more than a second (a restarted bag or camera) resets the tracks.
 """
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, Track, TrackArray
+from sensor_msgs.msg import Image
 
 from ..fallback import MotionFallback
-from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, sanitize_detections, stamp_to_ns,
-                               track_msgs_from)
+from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, image_to_rgb, sanitize_detections,
+                               stamp_to_ns, track_msgs_from)
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
-from ..ros.qos import data_qos
+from ..ros.qos import data_qos, image_qos
 from ..stats import StampVerdict
 from ..tracking import build_tracker
 
+DECODED_TOPIC = "image_decoded"  # the detector's decoded frames (compressed input)
+FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
 # node parameters that are tracker-core settings (the rest are ROS plumbing)
 _CORE_KEYS = ("n_init", "max_age", "max_iou_distance", "max_cosine_distance", "nn_budget", "min_score",
               "report_lost")
@@ -56,6 +66,8 @@ class TrackerNode(ManagedNode):
         self.frames_with_features = 0
         self.frames_motion_only = 0
         self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
+        self._frames: OrderedDict[int, object] | None = None  # stamp -> Image msg (CMC only)
+        self.frames_without_image = 0
         super().__init__("tracker")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -66,6 +78,7 @@ class TrackerNode(ManagedNode):
         self.pub = self.make_publisher(TrackArray, "tracks", data_qos(p["queue_depth"]))
         timeout = p["appearance_timeout"]
         self.fallback = MotionFallback(timeout, capacity=max(8, p["queue_depth"])) if timeout > 0 else None
+        self._frames = OrderedDict() if getattr(self.tracker, "cmc", None) is not None else None
         self.get_logger().info(f"tracker ready: {p['tracker']}" + (
             f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
 
@@ -76,9 +89,17 @@ class TrackerNode(ManagedNode):
             self.fallback.clear()
             inputs.append(self.create_subscription(DetectionArray, "detections", self.on_detections, q))
             inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
+        if self._frames is not None:
+            self._frames.clear()
+            if self.params["image_transport"] == "compressed":
+                inputs.append(self.create_subscription(Image, DECODED_TOPIC, self.on_image, q))
+            else:
+                inputs.append(self.create_subscription(Image, "image", self.on_image,
+                                                       image_qos(self.params["image_qos"], FRAME_CACHE)))
         return inputs
 
     def release_resources(self) -> None:
+        self._frames = None
         self.tracker = None
         self.pub = None
         self.fallback = None
@@ -104,6 +125,9 @@ class TrackerNode(ManagedNode):
             values.append(("tracks", str(len(getattr(self.tracker, "tracks", ())))))
         if self.fallback is not None:
             values.append(("waiting_for_features", str(len(self.fallback))))
+        if self._frames is not None:
+            values += [("camera_motion", str(self.tracker.config.cmc)),
+                       ("frames_without_image", str(self.frames_without_image))]
         if self._motion_only_run >= 3:
             self.warn_now(f"no appearance features for the last {self._motion_only_run} frames: tracking on "
                           "motion only (embedder down or behind?)")
@@ -122,6 +146,30 @@ class TrackerNode(ManagedNode):
             for held in self.fallback.take(stamp):
                 self._track(held.stamp, held.item[0], held.item[1], motion_only=True)
         self._track(stamp, msg, received, motion_only=False)
+
+    def on_image(self, msg: Image) -> None:
+        """Camera-motion compensation only: keep the frame until its detections are tracked."""
+        if self._frames is None:
+            return
+        self._frames[stamp_to_ns(msg.header.stamp)] = msg
+        while len(self._frames) > FRAME_CACHE:
+            self._frames.popitem(last=False)
+
+    def _frame_for(self, stamp: int):
+        """The image of ``stamp`` as an array (older cached frames are dropped), else None."""
+        if self._frames is None:
+            return None
+        msg = self._frames.pop(stamp, None)
+        for old in [s for s in self._frames if s < stamp]:
+            del self._frames[old]
+        if msg is None:
+            self.frames_without_image += 1
+            return None
+        try:
+            return image_to_rgb(msg)
+        except ValueError as exc:
+            self.errors.report("bad_image", f"image for camera-motion compensation ignored: {exc}")
+            return None
 
     def on_detections(self, msg: DetectionArray, info) -> None:
         """The detector's output (fallback only): held until its features come or time out."""
@@ -170,7 +218,7 @@ class TrackerNode(ManagedNode):
         if dropped:
             self.errors.report("bad_box", f"{dropped} detection(s) with NaN/inf, non-positive size or "
                                "outside the image dropped")
-        snapshot = self.tracker.update(dets)
+        snapshot = self.tracker.update(dets, frame=self._frame_for(stamp))
         out = TrackArray(header=msg.header, image_width=msg.image_width, image_height=msg.image_height,
                          tracker=self.params["tracker"])
         out.tracks = track_msgs_from(snapshot, Track)

@@ -10,8 +10,6 @@ and a self-attention block (Zhang et al. 2018, SAGAN) at one mid resolution.
 from __future__ import annotations
 
 import math
-from typing import Callable
-
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
@@ -183,13 +181,13 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
 
 
 def _init_weights(module: nn.Module) -> None:
-    """DCGAN initialisation N(0, 0.02); applied before spectral norm reads the weight."""
-    init: Callable[[nn.Module], None]
+    """DCGAN initialisation N(0, 0.02). Under spectral norm the raw weight lives in
+    ``parametrizations.weight.original``; that is the tensor to initialise."""
 
     def init(m: nn.Module) -> None:
-        weight = getattr(m, "parametrizations", None)
-        target = m.parametrizations.weight.original if weight is not None and hasattr(weight, "weight") else getattr(m, "weight", None)
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and target is not None:
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            params = getattr(m, "parametrizations", None)
+            target = params.weight.original if params is not None and hasattr(params, "weight") else m.weight
             nn.init.normal_(target, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

@@ -22,7 +22,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from . import losses as L
 from .ema import EMA
-from .frechet import FRD_NAME, extract_features, frechet_distance, gaussian_stats
+from .frechet import extract_features, frechet_distance, gaussian_stats
 from .nets import Discriminator, Encoder, Generator, check_image_size, reparameterize
 from .runtime import Runtime
 
