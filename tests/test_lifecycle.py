@@ -9,6 +9,7 @@ import pytest
 import rclpy
 from reid_msgs.msg import Track
 
+from reid_tracker_ros.config import load_node_parameters
 from reid_tracker_ros.graph import evaluation_pipeline, pipeline
 from reid_tracker_ros.runner import GraphRunner
 from ros_probe import GraphProbe
@@ -41,7 +42,7 @@ def test_tracker_transitions_configure_activate_deactivate_cleanup_shutdown(ros_
     try:
         assert probe.lifecycle_state("tracker") == "unconfigured"
         status = probe.wait_diag("tracker", lambda v: v.get("state") == "unconfigured", runner=runner)
-        assert probe.level("tracker") == 1 and status["tracker"] == "deepsort"  # WARN: not processing
+        assert probe.level("tracker") == 1 and status["tracker"] == load_node_parameters("tracker")["tracker"]  # WARN: not processing
         assert probe.embedded_pub.get_subscription_count() == 1  # nothing subscribed before activate
         assert probe.change_state("tracker", "configure") and probe.lifecycle_state("tracker") == "inactive"
         assert probe.embedded_pub.get_subscription_count() == 1
