@@ -34,7 +34,7 @@ def test_compressed_frames_are_decoded_once_and_tracked(ros_context, tmp_path):
     h, w = cv2.imread(str(bus)).shape[:2]
     specs = [dataclasses.replace(s, overrides={**s.overrides, "image_transport": "compressed",
                                                "image_qos": "reliable"})
-             if s.name in ("detector", "embedder") else s for s in pipeline(detector_backend="ultralytics")]
+             if s.name in ("detector", "embedder", "tracker") else s for s in pipeline(detector_backend="ultralytics")]
     runner = GraphRunner(specs, tmp_path / "logs", profile="local").start()
     probe = GraphProbe("compressed_probe")
     try:

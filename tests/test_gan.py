@@ -18,6 +18,16 @@ from reid_training.gan.lsro import GENERATED_LABEL, GeneratedAwareLoss, MixedLoa
 SMALL = (64, 32)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """These networks are tiny: intra-op threads only add synchronisation, which on a shared
+    2-core machine made this file 5x slower. Restored for the other test files."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _data(n: int = 16, seed: int = 0) -> PersonImageDataset:
     g = torch.Generator().manual_seed(seed)
     return PersonImageDataset.from_tensor(torch.rand(n, 3, *SMALL, generator=g) * 2 - 1)

@@ -223,3 +223,14 @@ def test_front_and_back_views_show_different_details():
     assert not np.array_equal(render_person(app, 160, 0.0, view="front"), render_person(app, 160, 1.5, view="front"))
     with pytest.raises(ValueError, match="view"):
         render_person(app, 100, 0.0, view="top")
+
+
+def test_cached_sequences_are_remade_when_the_generator_changes(tmp_path):
+    from reid_tracker_ros.mot.synthetic import GENERATOR_STAMP, is_current
+
+    seq = generate_sequence(tmp_path, name="CACHE", frames=3, width=320, height=180, n_people=2)
+    assert is_current(seq, 3) and not is_current(seq, 4)
+    (seq / GENERATOR_STAMP).write_text("1\n")  # made by an older renderer
+    assert not is_current(seq, 3)
+    (seq / GENERATOR_STAMP).unlink()
+    assert not is_current(seq, 3)

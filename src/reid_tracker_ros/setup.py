@@ -11,6 +11,8 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "tests"]),
+    # the shipped default ReID model (ONNX + its metadata JSON) travels inside the package
+    package_data={PACKAGE: ["models/*.onnx", "models/*.json"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

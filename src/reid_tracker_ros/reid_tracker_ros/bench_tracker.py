@@ -77,12 +77,12 @@ class RunResult:
 # ------------------------------------------------------------------------------------ inputs
 def synthetic_sequences(root: Path, frames: int) -> list[Path]:
     """The default benchmark sequences (generated once, then reused)."""
-    from reid_tracker_ros.mot.synthetic import generate_sequence
+    from reid_tracker_ros.mot.synthetic import generate_sequence, is_current
 
     out = []
     for name, seed in SYNTHETIC:
         seq = root / f"{name}-{frames}f"
-        if not (seq / "seqinfo.ini").is_file() or not (seq / "gt" / "gt.txt").is_file():
+        if not is_current(seq, frames):
             print(f"generating synthetic sequence {seq} ...", flush=True)
             generate_sequence(root, name=seq.name, frames=frames, seed=seed)
         out.append(seq)

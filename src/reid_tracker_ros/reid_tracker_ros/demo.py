@@ -7,7 +7,7 @@
 3. score the tracks with TrackEval (HOTA, MOTA, IDF1, IDSW),
 4. replay it again free-running at the sequence frame rate to measure frames/s and latency,
 5. and once more in lockstep without appearance features (motion only), so the appearance
-   model's contribution is visible (until a trained ReID model ships it is negative),
+   model's contribution is visible (the shipped model is trained on synthetic persons),
 6. then a real pedestrian video (opencv-doc's vtest.avi, a part of it by default) through the
    camera graph with the YOLO detector and the visualizer (reid_tracker_ros.demo_video): an
    annotated MP4 and a contact sheet; skipped with a clear message when the video is absent.
@@ -24,18 +24,28 @@ from .demo_video import format_summary as format_video_summary
 from .demo_video import parse_args as parse_video_args
 from .demo_video import run as run_video
 from .evaluate import format_table, parse_args, run
-from .mot.io import read_seqinfo
-from .mot.synthetic import generate_sequence
+from .mot.synthetic import generate_sequence, is_current
 from .mot.visualize import contact_sheet
 
 
+
+def describe_default_model() -> str:
+    """One line on the embedder's default model (name, trained or not), from its metadata."""
+    from .embedding.default_model import default_model_path
+    from .embedding.metadata import read_metadata
+
+    try:
+        meta = read_metadata(default_model_path())
+    except (OSError, ValueError) as exc:
+        return f"default model unreadable ({exc})"
+    kind = "trained on synthetic persons" if meta.trained else "UNTRAINED (its features carry little identity)"
+    return f"'{meta.name}' ({meta.input_height}x{meta.input_width}, {meta.feature_dim}-d, {kind})"
+
 def demo_sequence(root: Path, frames: int, seed: int) -> Path:
-    """The demo's synthetic sequence, generated once per (frames, seed)."""
+    """The demo's synthetic sequence, generated once per (frames, seed, generator version)."""
     seq = root / f"SYNTH-DEMO-{frames}f-s{seed}"
-    if (seq / "seqinfo.ini").is_file() and (seq / "gt" / "gt.txt").is_file():
-        info = read_seqinfo(seq)
-        if info.seq_length == frames and len(list((seq / "img1").glob("*.jpg"))) == frames:
-            return seq
+    if is_current(seq, frames):
+        return seq
     print(f"generating {frames} synthetic frames (960x540, 8 people) in {seq}", flush=True)
     return generate_sequence(root, name=seq.name, frames=frames, seed=seed)
 
@@ -72,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== lockstep replay without appearance features (motion only, for comparison) ==", flush=True)
         motion = run(parse_args(common + ["--embedder-model", "none", "--out", str(out / "motion_only")]))
         print(format_table(motion), flush=True)
-    print("\nappearance model: 'default' = a small UNTRAINED CNN until the ReID training issue ships a "
-          "trained model" + (f"; motion only scores HOTA {motion['HOTA']:.1f} / IDF1 {motion['IDF1']:.1f} "
-                             f"against {lockstep['HOTA']:.1f} / {lockstep['IDF1']:.1f} with it"
-                             if motion and motion.get("HOTA") is not None else "") + ".", flush=True)
+    model = describe_default_model()
+    print(f"\nappearance model: {model}" + (
+        f"; motion only scores HOTA {motion['HOTA']:.1f} / IDF1 {motion['IDF1']:.1f} "
+        f"against {lockstep['HOTA']:.1f} / {lockstep['IDF1']:.1f} with it"
+        if motion and motion.get("HOTA") is not None else "") + ".", flush=True)
     line = {k: lockstep.get(k) for k in ("sequence", "tracker", "HOTA", "MOTA", "IDF1", "IDSW", "frames",
                                          "frames_dropped")}
     line["fps_lockstep"] = lockstep.get("fps")

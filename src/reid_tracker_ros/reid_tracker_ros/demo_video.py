@@ -27,7 +27,7 @@ from rclpy.node import Node
 from reid_msgs.msg import Track, TrackArray
 from sensor_msgs.msg import Image
 
-from .graph import VISUALIZER_TOPICS, camera_pipeline, environment
+from .graph import VISUALIZER_TOPICS, camera_pipeline, environment, image_subscriber_count
 from .nodes.visualizer_node import bgr_view
 from .ros.conversions import image_to_rgb, stamp_to_ns
 from .ros.qos import data_qos
@@ -128,8 +128,10 @@ def run(args: argparse.Namespace) -> dict | None:
     specs = camera_pipeline(["default.yaml", str(demo_config(out / "video_demo.yaml", args.imgsz))], source=str(video),
                             detector_backend="ultralytics", tracker=args.tracker,
                             source_overrides={"playback": "lockstep", "start_frame": args.start,
-                                              "max_frames": frames, "wait_for_subscribers": 3,
-                                              "lockstep_timeout_s": args.frame_timeout})
+                                              "max_frames": frames, "lockstep_timeout_s": args.frame_timeout})
+    # the first frame goes out only when every image subscriber is active (lockstep: no frame lost)
+    source = next(s for s in specs if s.name == "source")
+    source.overrides["wait_for_subscribers"] = image_subscriber_count(specs)
     print(f"video demo: {video.name} frames {args.start}-{args.start + frames - 1} of "
           f"{available if available is not None else '?'} ({width}x{height}, {video_fps:g} fps) through "
           f"{' -> '.join(s.name for s in specs)} (lockstep; logs: {out / 'logs'})", flush=True)

@@ -64,6 +64,33 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
     ]
 
 
+def node_parameters(spec: NodeSpec) -> dict:
+    """The parameters ``spec``'s node will run with (its files, then its overrides), presets filled."""
+    from .config import load_node_parameters, preset_defaults
+
+    values = {**load_node_parameters(spec.name, list(spec.param_files), with_presets=False), **spec.overrides}
+    return {**preset_defaults(spec.name, values), **values}
+
+
+def image_subscriber_count(specs: list[NodeSpec]) -> int:
+    """How many nodes of ``specs`` subscribe to the raw image topic once active, so a file
+    source can wait for all of them before its first frame (the tracker reads images only
+    when its preset uses camera-motion compensation)."""
+    count = 0
+    for spec in specs:
+        if spec.name in ("detector", "embedder"):
+            count += node_parameters(spec).get("image_transport", "raw") == "raw"
+        elif spec.name == "visualizer":
+            count += 1
+        elif spec.name == "tracker":
+            params = node_parameters(spec)
+            if params.get("image_transport", "raw") == "raw":
+                from .tracking import preset_config
+
+                count += preset_config(params["tracker"]).cmc != "none"
+    return count
+
+
 EVALUATOR_EXECUTABLE = "evaluate"
 # user-facing detector names -> detector node backend
 DETECTOR_ALIASES = {"public": "public", "yolo": "ultralytics", "ultralytics": "ultralytics"}

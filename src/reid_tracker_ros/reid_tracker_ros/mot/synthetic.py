@@ -40,6 +40,9 @@ FAR_PERSON_FRAC = 0.13  # pixel height of a 1.75 m person at the far limit, frac
 _STEP_CYCLE_M = 1.4  # distance covered by one full gait cycle (two steps)
 _MARGIN_M = 0.7  # how far outside the view paths start/end, so people enter fully hidden
 LOOKALIKE_FRACTION = 0.2  # share of people dressed like another one except for one detail
+# Bumped whenever rendering changes, so cached sequences (demo, benchmarks) are made anew.
+GENERATOR_VERSION = 2  # 2: the person model of mot/persons.py (look-alikes, views)
+GENERATOR_STAMP = "generator_version.txt"
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +278,15 @@ def _composite(frame: np.ndarray, label: np.ndarray, patch: np.ndarray, x0: int,
     return int(np.count_nonzero(mask)), (xa, ya, xb, yb)
 
 
+def is_current(seq_dir: str | Path, frames: int) -> bool:
+    """Whether ``seq_dir`` is a complete sequence of ``frames`` frames by this generator version."""
+    seq_dir = Path(seq_dir)
+    stamp = seq_dir / GENERATOR_STAMP
+    return (stamp.is_file() and stamp.read_text().strip() == str(GENERATOR_VERSION)
+            and (seq_dir / "gt" / "gt.txt").is_file()
+            and len(list((seq_dir / "img1").glob("*.jpg"))) == frames)
+
+
 def generate_sequence(out_dir: str | Path, name: str = "SYNTH-01", frames: int = 300, width: int = 960,
                       height: int = 540, n_people: int = 8, seed: int = 0, fps: float = 30,
                       camera_jitter: float = 2.0, det_noise: float = 0.05, miss_rate: float = 0.08,
@@ -377,6 +389,7 @@ def generate_sequence(out_dir: str | Path, name: str = "SYNTH-01", frames: int =
     (seq_dir / "gt" / "gt.txt").write_text("".join(gt_lines), encoding="utf-8")
     (seq_dir / "det" / "det.txt").write_text("".join(det_lines), encoding="utf-8")
     write_seqinfo(SequenceInfo(name, float(fps), frames, width, height, ".jpg", "img1", seq_dir))
+    (seq_dir / GENERATOR_STAMP).write_text(f"{GENERATOR_VERSION}\n")
     return seq_dir
 
 
