@@ -30,6 +30,12 @@ if [ -f "$_reid_ws/install/local_setup.bash" ]; then
   # shellcheck disable=SC1091
   COLCON_CURRENT_PREFIX="$_reid_ws/install" . "$_reid_ws/install/local_setup.bash"
 fi
+# reid_training's command-line tools (reid-train, reid-evaluate, reid-export, reid-gan...) on PATH;
+# on a robot `ros2 run reid_training reid-train` works as well
+if [ -d "$_reid_ws/install/reid_training/lib/reid_training" ]; then
+  case ":$PATH:" in *":$_reid_ws/install/reid_training/lib/reid_training:"*) ;;
+    *) export PATH="$_reid_ws/install/reid_training/lib/reid_training:$PATH" ;; esac
+fi
 # Transport profile, malloc and ultralytics settings: the same values the runner and the launch
 # files use, printed by reid_tracker_ros.graph (one source of truth).
 if _reid_exports="$(python -m reid_tracker_ros.graph --print-env "${REID_DDS_PROFILE:-local}" 2>&1)"; then

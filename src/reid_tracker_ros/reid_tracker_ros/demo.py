@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
                          "video_tracks": video["tracks"], "video_mp4": video["mp4"],
                          "video_contact_sheet": video["contact_sheet"]})
     print(json.dumps(line))
-    failed = lockstep["frames_dropped"] > 0 or (video is not None and video["frames_with_tracks"] < video["frames"])
+    dropped = lockstep["frames_dropped"]
+    if dropped:
+        print(f"warning: {dropped} lockstep frame(s) got no tracks within the frame timeout: "
+              f"{lockstep.get('dropped_frame_indices')} (they count as misses in the metrics)", file=sys.stderr)
+    # a lost frame or two on a loaded machine is reported above; more means the graph is broken
+    failed = dropped > max(1, lockstep["frames"] // 100) or (
+        video is not None and video["frames_with_tracks"] < video["frames"])
     return 1 if failed else 0
 
 
