@@ -49,7 +49,25 @@ class FrameReader:
         self.close()
 
 
-class VideoFileReader(FrameReader):
+class _CaptureReader(FrameReader):
+    """Frames from an OpenCV ``VideoCapture`` (``self._cap``), numbered from ``self._index``."""
+
+    _cap: cv2.VideoCapture
+    _index: int
+
+    def read(self) -> Frame | None:
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(self._index, image)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class VideoFileReader(_CaptureReader):
     """A video file through OpenCV (FFmpeg backend): avi, mp4, mkv, ..."""
 
     def __init__(self, path: str | Path, start_frame: int = 0) -> None:
@@ -78,23 +96,12 @@ class VideoFileReader(FrameReader):
             if not self._cap.grab():
                 raise ValueError(f"{self.path} has fewer than start_frame={self.start_frame} frames")
 
-    def read(self) -> Frame | None:
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
-        frame = Frame(self._index, image)
-        self._index += 1
-        return frame
-
     def rewind(self) -> bool:
         self._seek_start()
         return True
 
-    def close(self) -> None:
-        self._cap.release()
 
-
-class CameraReader(FrameReader):
+class CameraReader(_CaptureReader):
     """A webcam (V4L2 device index) through OpenCV, for a quick test without a ROS driver."""
 
     def __init__(self, index: int, fps: float = 0.0) -> None:
@@ -110,17 +117,6 @@ class CameraReader(FrameReader):
         self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._index = 0
-
-    def read(self) -> Frame | None:
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
-        frame = Frame(self._index, image)
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        self._cap.release()
 
 
 def _seqinfo_frame_rate(folder: Path) -> float | None:

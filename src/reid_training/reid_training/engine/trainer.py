@@ -21,6 +21,7 @@ from torch import nn
 
 from ..losses import ReIDLoss
 from ..models import ModelConfig, ReIDModel
+from ..models.reid_model import load_checkpoint
 
 CHECKPOINT_VERSION = 1
 
@@ -100,14 +101,6 @@ def save_checkpoint(path: str | os.PathLike, model: ReIDModel, optimizer=None, s
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    state = torch.load(str(path), map_location="cpu", weights_only=False)
-    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
-        raise ValueError(f"{path}: not a reid_training checkpoint (needs 'model' and 'model_config')")
-    return state
 
 
 def model_from_checkpoint(path: str | os.PathLike) -> tuple[ReIDModel, dict]:

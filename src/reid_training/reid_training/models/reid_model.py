@@ -189,14 +189,20 @@ def l2_normalize(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x, dim=1)
 
 
-def build_from_checkpoint(path: str | os.PathLike) -> ReIDModel:
-    """The model a ``reid-train`` checkpoint was saved from, weights loaded, in eval mode."""
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """A ``reid-train`` checkpoint's state dict (on CPU); clear errors for a missing or foreign file."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     state = torch.load(str(path), map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
         raise ValueError(f"{path}: not a reid_training checkpoint (needs 'model' and 'model_config')")
+    return state
+
+
+def build_from_checkpoint(path: str | os.PathLike) -> ReIDModel:
+    """The model a ``reid-train`` checkpoint was saved from, weights loaded, in eval mode."""
+    state = load_checkpoint(path)
     model = ReIDModel(ModelConfig.from_dict(state["model_config"]))
     model.load_state_dict(state["model"])
     return model.eval()
