@@ -120,9 +120,12 @@ class ReplayNode(Node):
                 self.det_pub.publish(ping)
             self.image_pub.publish(blank_image)
             until = time.monotonic() + 1.0
-            while time.monotonic() < until and not self._ping_seen:
+            while time.monotonic() < until and stamp not in self._ping_seen:
                 rclpy.spin_once(self, timeout_sec=0.02)
-            if self._ping_seen:
+            # done only when the ping just sent came back within its second: an answer to an
+            # older ping means the graph is still working off a start-up backlog, and the first
+            # real frame sent into that backlog was, now and then, never answered
+            if stamp in self._ping_seen:
                 return
         raise TimeoutError(f"no tracks came back for a blank frame within {timeout_s:.0f} s: "
                            "the graph is up but not connected end to end")
