@@ -18,6 +18,7 @@ from rclpy.node import Node  # noqa: E402
 from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Track, TrackArray  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
+from ros_probe import GraphProbe  # noqa: E402
 from reid_tracker_ros.graph import PUBLIC_DETECTIONS_TOPIC, evaluation_pipeline, pipeline  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 
@@ -47,15 +48,7 @@ class Probe(Node):
             self.create_subscription(cls, f"/{topic}", lambda m, t=topic: self.got[t].__setitem__(
                 stamp_to_ns(m.header.stamp), m), q)
 
-    def spin_until(self, predicate, timeout: float, runner: GraphRunner | None = None) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            if runner is not None:
-                runner.check_alive()
-            rclpy.spin_once(self, timeout_sec=0.02)
-        return predicate()
+    spin_until = GraphProbe.spin_until  # spin until predicate() holds, checking the nodes are alive
 
     def send(self, stamp_ns: int, rgb: np.ndarray | None, boxes_tlwh=(), scores=None, encoding=None) -> None:
         header = Image().header
