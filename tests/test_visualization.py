@@ -372,7 +372,8 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
     from reid_tracker_ros.graph import VISUALIZER_TOPICS, camera_pipeline
     from reid_tracker_ros.ros.conversions import image_to_rgb, stamp_to_ns, track_msgs_from
     from reid_tracker_ros.ros.qos import data_qos
-    from reid_tracker_ros.ros.viz_conversions import camera_info_msg, fill_bgr_image_msg
+    from reid_tracker_ros.ros.conversions import fill_image_msg
+    from reid_tracker_ros.ros.viz_conversions import camera_info_msg
     from reid_tracker_ros.runner import GraphRunner
 
     # reliable images: a best-effort subscriber may miss the first frames while it connects
@@ -417,7 +418,7 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
             dmsg = Image(header=header, height=H, width=W, encoding="16UC1", step=2 * W, data=depth.tobytes())
             pubs["depth"].publish(dmsg)
             imsg = Image(header=header)
-            fill_bgr_image_msg(imsg, img)
+            fill_image_msg(imsg, img, encoding="bgr8")
             pubs["image"].publish(imsg)
             spin_until(lambda: False, 0.2)  # tracks come later than the camera's data, as on a robot
             ids = [3, 8, 12] if k < 2 else [8, 12]  # track 3 ends in the last frame

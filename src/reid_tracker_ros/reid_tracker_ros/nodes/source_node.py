@@ -21,7 +21,8 @@ from ..ros.conversions import stamp_to_ns
 from ..ros.node_runtime import run_node
 from ..ros.params import declare_node_parameters
 from ..ros.qos import data_qos
-from ..ros.viz_conversions import camera_info_msg, fill_bgr_image_msg
+from ..ros.conversions import fill_image_msg
+from ..ros.viz_conversions import camera_info_msg
 from ..sources import CameraReader, iterate, open_source
 from ..visualization.geometry import CameraModel
 
@@ -106,7 +107,7 @@ class SourceNode(Node):
         msg = Image()
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         msg.header.frame_id = self.params["frame_id"]
-        fill_bgr_image_msg(msg, image)
+        fill_image_msg(msg, image, encoding="bgr8")
         self.info_pub.publish(camera_info_msg(msg.header, self.camera))
         self.image_pub.publish(msg)
         self.sent += 1

@@ -28,7 +28,7 @@ from ..ros.conversions import ImageConversionError, fill_image_msg, image_to_rgb
 from ..ros.node_runtime import ErrorCounter, run_node
 from ..ros.params import declare_node_parameters
 from ..ros.qos import data_qos, image_qos
-from ..ros.viz_conversions import (camera_from_info, depth_from_msg, fill_bgr_image_msg, marker_array_msg,
+from ..ros.viz_conversions import (camera_from_info, depth_from_msg, marker_array_msg,
                                    point_cloud_msg, pose_array_msg, snapshot_from_msg)
 from ..sync import ExactStampPairer
 from ..visualization import TrackVisualizer, VisualizerSettings
@@ -131,7 +131,7 @@ class VisualizerNode(Node):
         bgr = bgr_view(image)
         try:
             if bgr is not None:
-                fill_bgr_image_msg(out, self.core.annotate(bgr.copy(), snapshot, rgb=False))
+                fill_image_msg(out, self.core.annotate(bgr.copy(), snapshot, rgb=False), encoding="bgr8")
             else:
                 fill_image_msg(out, self.core.annotate(image_to_rgb(image).copy(), snapshot, rgb=True))
         except ImageConversionError as exc:

@@ -111,11 +111,14 @@ def compressed_to_rgb(msg) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def fill_image_msg(msg, rgb: np.ndarray) -> None:
-    """Write an HxWx3 uint8 RGB array into a sensor_msgs/Image (as rgb8, bytes assignment)."""
+def fill_image_msg(msg, rgb: np.ndarray, encoding: str = "rgb8") -> None:
+    """Write an HxWx3 uint8 array into a sensor_msgs/Image as ``encoding`` (rgb8, or bgr8 for
+    OpenCV frames: no colour conversion either way; bytes assignment)."""
+    if encoding not in ("rgb8", "bgr8"):
+        raise ValueError(f"fill_image_msg writes rgb8 or bgr8, not {encoding!r}")
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
-    msg.encoding = "rgb8"
+    msg.encoding = encoding
     msg.is_bigendian = 0
     msg.step = 3 * msg.width
     msg.data = uint8_array(rgb.tobytes())

@@ -68,16 +68,6 @@ def depth_from_msg(msg) -> np.ndarray:
     return depth_to_metres(np.ascontiguousarray(rows).view(dtype).reshape(height, width), msg.encoding)
 
 
-def fill_bgr_image_msg(msg, bgr: np.ndarray) -> None:
-    """Write an HxWx3 uint8 BGR array into a sensor_msgs/Image as bgr8 (no colour conversion)."""
-    bgr = np.ascontiguousarray(bgr, dtype=np.uint8)
-    msg.height, msg.width = int(bgr.shape[0]), int(bgr.shape[1])
-    msg.encoding = "bgr8"
-    msg.is_bigendian = 0
-    msg.step = 3 * msg.width
-    msg.data = uint8_array(bgr.tobytes())
-
-
 def _duration(seconds: float) -> Duration:
     sec = int(seconds)
     return Duration(sec=sec, nanosec=int(round((seconds - sec) * 1e9)))
