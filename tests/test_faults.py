@@ -82,10 +82,7 @@ def start_graph(specs, log_dir) -> tuple[GraphRunner, GraphProbe]:
 def live_graph(ros_context, tmp_path):
     cfg = tmp_path / "live.yaml"
     cfg.write_text("tracker:\n  ros__parameters:\n    appearance_timeout: 0.3\n")
-    # the small CNN: what is tested is the fault handling, and the shipped 1280-d model can take
-    # longer than the 0.3 s timeout per frame on a loaded 2-core machine
-    runner, probe = start_graph(pipeline(["default.yaml", str(cfg)], detector_backend="public",
-                                         embedder_model="tiny-untrained"), tmp_path / "logs")
+    runner, probe = start_graph(pipeline(["default.yaml", str(cfg)], detector_backend="public"), tmp_path / "logs")
     yield runner, probe
     probe.destroy_node()
     runner.stop()
