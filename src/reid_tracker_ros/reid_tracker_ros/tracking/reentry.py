@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .costs import normalize_rows
+from ..vectors import normalize_rows
 
 
 @dataclass

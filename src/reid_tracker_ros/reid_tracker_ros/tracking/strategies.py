@@ -19,25 +19,26 @@ trackers are small subclasses:
 - Deep OC-SORT: OC-SORT with adaptively weighted appearance similarity and a
   confidence-dependent feature EMA.
 
-Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.presets`).
+Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.config`).
 """
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .assignment import linear_assignment
 from .costs import GATED_COST, fuse_motion, iou_matrix
 from .kalman_filter import ConstantVelocityKalmanFilter, make_kalman_filter
-from .presets import load_preset
-from .tracker import FrameContext, Tracker, TrackerConfig
+from .config import TrackerConfig, register_strategy
+
+if TYPE_CHECKING:  # annotations only: the tracker module never imports this one
+    from .tracker import FrameContext
 
 # (ctx, candidate rows/cols) -> boolean mask over them
-Selector = Callable[[FrameContext, np.ndarray], np.ndarray]
+Selector = Callable[["FrameContext", np.ndarray], np.ndarray]
 Association = tuple[np.ndarray, np.ndarray, np.ndarray]  # matches (K, 2), track rows, det cols
 
 _NO_MATCHES = np.zeros((0, 2), dtype=np.int64)
@@ -370,6 +371,7 @@ class Strategy(ABC):
         return np.ones(len(det_cols), dtype=bool)
 
 
+@register_strategy
 class SortStrategy(Strategy):
     """SORT: Kalman-predicted boxes matched to detections by IoU, motion only."""
 
@@ -380,6 +382,7 @@ class SortStrategy(Strategy):
         return [IoUStage(config.max_iou_distance)]
 
 
+@register_strategy
 class DeepSortStrategy(Strategy):
     """DeepSORT: gated appearance cascade for confirmed tracks, then IoU for the rest."""
 
@@ -392,6 +395,7 @@ class DeepSortStrategy(Strategy):
                 IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
 
 
+@register_strategy
 class StrongSortStrategy(DeepSortStrategy):
     """StrongSORT: one gated stage of EMA appearance fused with motion (no cascade: EMA features
     are reliable enough to let old tracks compete), then IoU for the rest. NSA Kalman and CMC
@@ -405,6 +409,7 @@ class StrongSortStrategy(DeepSortStrategy):
                 IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
 
 
+@register_strategy
 class ByteTrackStrategy(Strategy):
     """ByteTrack: high-score detections first, then low-score ones keep tracked targets alive
     through occlusion (their boxes score low because they are occluded), then tentative tracks;
@@ -433,6 +438,7 @@ class ByteTrackStrategy(Strategy):
         return ctx.scores[det_cols] >= ctx.config.new_track_score
 
 
+@register_strategy
 class BotSortStrategy(ByteTrackStrategy):
     """BoT-SORT: ByteTrack with IoU + ReID fusion always on (xywh Kalman and CMC: preset)."""
 
@@ -440,6 +446,7 @@ class BotSortStrategy(ByteTrackStrategy):
     uses_appearance = True  # type: ignore[assignment]
 
 
+@register_strategy
 class OcSortStrategy(Strategy):
     """OC-SORT: IoU + observation-centric momentum on confident detections, then recovery
     against last observations (OCR); the tracker re-updates tracks found after a gap (ORU)."""
@@ -460,6 +467,7 @@ class OcSortStrategy(Strategy):
         return ctx.scores[det_cols] >= ctx.config.new_track_score
 
 
+@register_strategy
 class DeepOcSortStrategy(OcSortStrategy):
     """Deep OC-SORT: OC-SORT plus adaptively weighted appearance, and a feature EMA that trusts
     confident detections more (alpha falls from 1 at ``new_track_score`` to ``ema_alpha`` at 1)."""
@@ -477,48 +485,3 @@ class DeepOcSortStrategy(OcSortStrategy):
         trust = np.clip((np.asarray(scores, np.float64) - sigma) / (1.0 - sigma), 0.0, 1.0)
         af = self.config.ema_alpha
         return af + (1.0 - af) * (1.0 - trust)
-
-
-TRACKERS: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SortStrategy, DeepSortStrategy, StrongSortStrategy,
-                              ByteTrackStrategy, BotSortStrategy, OcSortStrategy,
-                              DeepOcSortStrategy)
-}
-
-
-def get_strategy(name: str) -> type[Strategy]:
-    """Registered strategy class by name (ValueError listing the valid names otherwise)."""
-    try:
-        return TRACKERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown tracker {name!r}; valid: {sorted(TRACKERS)}") from None
-
-
-def preset_config(name: str, overrides: Mapping[str, Any] | None = None) -> TrackerConfig:
-    """The preset ``config/trackers/<name>.yaml`` with ``overrides`` on top."""
-    get_strategy(name)
-    merged = {**load_preset(name), **dict(overrides or {})}
-    merged["strategy"] = name
-    return TrackerConfig.from_dict(merged)
-
-
-def build_tracker(name_or_config: str | TrackerConfig | Mapping[str, Any], **kwargs: Any) -> Tracker:
-    """Tracker from a strategy name (its preset), a TrackerConfig (as is) or a plain dict (the
-    preset of its ``strategy``, default ``sort``, overridden by the dict's other keys).
-    ``kwargs`` go to :class:`Tracker` (e.g. a shared ``reentry_gallery``)."""
-    if isinstance(name_or_config, str):
-        config = preset_config(name_or_config)
-    elif isinstance(name_or_config, TrackerConfig):
-        config = name_or_config
-    elif isinstance(name_or_config, Mapping):
-        d = dict(name_or_config)
-        name = d.pop("strategy", TrackerConfig.strategy)
-        valid = {f.name for f in dataclasses.fields(TrackerConfig)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
-        config = preset_config(name, d)
-    else:
-        raise ValueError(f"build_tracker expects a name, TrackerConfig or dict, "
-                         f"got {type(name_or_config).__name__}")
-    return Tracker(config, **kwargs)
