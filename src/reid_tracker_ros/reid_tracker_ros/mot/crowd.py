@@ -677,6 +677,138 @@ def uninformative_frame(mode: str, shape: tuple[int, int], rng: np.random.Genera
     return np.repeat(cv2.resize(small, (W, H), interpolation=cv2.INTER_NEAREST)[..., None], 3, axis=2)
 
 
+class CrowdScene:
+    """A simulated crowd (walkers, props, lighting, camera path) that renders frame by frame.
+
+    ``frame(f)`` returns the output image, its gt rows and optionally the label map in output
+    coordinates (0: background/props, k: the k-th drawn person, see ``rows``' label column).
+    """
+
+    def __init__(self, cfg: CrowdConfig, seed: int = 0):
+        self.cfg = cfg
+        rng = np.random.default_rng(seed)
+        self.cw = int(round(cfg.width * cfg.canvas_scale))
+        self.ch = int(round(cfg.height * cfg.canvas_scale))
+        # the canvas keeps the output's focal length, so it sees a wider field of view
+        canvas_fov = 2 * math.degrees(math.atan(cfg.canvas_scale * math.tan(math.radians(cfg.hfov_deg) / 2)))
+        self.cam = Camera(self.cw, self.ch, hfov_deg=canvas_fov, height_m=cfg.camera_height_m, tilt_deg=cfg.tilt_deg)
+        self.background = render_background(self.cam, cfg.background, rng)
+        self.props = _props(self.cam, cfg.props, rng)
+        self.light = shadow_map((self.ch, self.cw), rng, cfg.shadows)
+        self.walkers = simulate(cfg, self.cam, rng)
+        drift = 1.0 + cfg.brightness_drift * np.sin(np.arange(cfg.frames) / cfg.fps * rng.uniform(0.1, 0.4)
+                                                    + rng.uniform(0, 6.3))
+        self.drift = drift * (1.0 + rng.normal(0, 0.01, cfg.frames))  # flicker
+        self.sun = np.array([rng.uniform(-1.0, 1.0), rng.uniform(0.05, 0.3)])  # cast-shadow offset
+        # hand-held shake: jitter plus a slow random walk, in output pixels
+        self.shake = np.zeros((cfg.frames, 2))
+        if cfg.shake_px > 0:
+            raw = rng.normal(0, cfg.shake_px, (cfg.frames, 2))
+            self.shake = 0.6 * raw + 0.4 * np.cumsum(rng.normal(0, cfg.shake_px * 0.15, (cfg.frames, 2)), axis=0)
+        self.moving_cam = cfg.canvas_scale > 1.0 or cfg.shake_px > 0
+        self.frame_rng = np.random.default_rng(seed + 7919)
+
+    def affine(self, f: int) -> np.ndarray | None:
+        """Canvas -> output 2x3 map of frame index ``f`` (None for a static camera)."""
+        return window_affine(f, self.cfg, self.shake, (self.cw, self.ch)) if self.moving_cam else None
+
+    def _items(self, f: int) -> list:
+        cam, items = self.cam, []
+        for w in self.walkers:
+            k = f - w.start
+            if not 0 <= k < len(w.xz):
+                continue
+            x, z = w.xz[k]
+            u, vf, depth = cam.project(x, 0.0, z)
+            _, vh, _ = cam.project(x, w.look.height_m, z)
+            if depth <= 0.3:
+                continue
+            vel = w.xz[min(k + 1, len(w.xz) - 1)] - w.xz[max(k - 1, 0)]
+            norm = float(np.hypot(*vel))
+            lateral = float(vel[0] / norm) if norm > 1e-6 else 0.0
+            toward = bool(vel[1] < 0) if norm > 1e-6 else True
+            pose = Pose(float(u), float(vf), float(vf - vh), lateral, toward, float(w.phase[k]),
+                        1.0 if w.moving[k] else 0.0)
+            items.append((float(depth), 0, (w, pose)))
+        for prop in self.props:
+            items.append((float(cam.project(prop[0], 0.0, prop[1])[2]), 1, prop))
+        items.sort(key=lambda it: -it[0])  # far first
+        return items
+
+    def _shadow(self, frame: np.ndarray, pose: Pose) -> None:
+        """Darken a flat ellipse on the ground next to the feet (cast shadow)."""
+        rx = max(2, int(pose.height_px * 0.22))
+        ry = max(1, int(pose.height_px * 0.05))
+        c = (int(pose.foot_x + self.sun[0] * rx), int(pose.foot_y + self.sun[1] * ry))
+        if not (0 <= c[0] < self.cw and 0 <= c[1] < self.ch):
+            return
+        y_lo, y_hi = max(0, c[1] - ry), min(self.ch, c[1] + ry + 1)
+        x_lo, x_hi = max(0, c[0] - rx), min(self.cw, c[0] + rx + 1)
+        sm = np.zeros((y_hi - y_lo, x_hi - x_lo), np.uint8)
+        cv2.ellipse(sm, (c[0] - x_lo, c[1] - y_lo), (rx, ry), 0, 0, 360, 1, -1)
+        roi = frame[y_lo:y_hi, x_lo:x_hi]
+        roi[sm > 0] = (roi[sm > 0] * 0.6).astype(np.uint8)
+
+    def frame(self, f: int, want_label: bool = False) -> tuple[np.ndarray, list[tuple], np.ndarray | None]:
+        """Render frame index ``f`` (0-based): ``(image, gt rows, label map or None)``.
+
+        gt rows: ``(frame, id, l, t, w, h, consider, class, visibility, label value)``.
+        """
+        cfg, cam = self.cfg, self.cam
+        frame = self.background.copy()
+        label = np.zeros((self.ch, self.cw), np.int32)
+        drawn = []  # (track_id, amodal box, total pixels, label value)
+        for _, kind, payload in self._items(f):
+            if kind == 1:
+                px, pz, wm, hm, colour = payload
+                u0, v0, _ = cam.project(px - wm / 2, 0.0, pz)
+                u1, v1, _ = cam.project(px + wm / 2, hm, pz)
+                pts = np.round(np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float32)).astype(np.int32)
+                cv2.fillConvexPoly(frame, pts, tuple(float(c) for c in colour))
+                cv2.fillConvexPoly(label, pts, 0)
+                cv2.line(frame, tuple(int(v) for v in pts[3]), tuple(int(v) for v in pts[2]),
+                         tuple(float(c) * 1.3 for c in colour), 2)
+                continue
+            w, pose = payload
+            patch, mask, x0, y0 = draw_person(w.look, pose)
+            self._shadow(frame, pose)
+            lv = len(drawn) + 1
+            composite(frame, label, patch, mask, x0, y0, lv)
+            drawn.append((w.track_id, mask_box(mask, x0, y0), int(mask.sum()), lv))
+        lit = frame.astype(np.float32)
+        lit *= (self.light * np.float32(self.drift[f]))[..., None]
+        frame = np.clip(lit, 0, 255).astype(np.uint8)
+        A = self.affine(f)
+        region = label
+        if A is not None:
+            frame = cv2.warpAffine(frame, A, (cfg.width, cfg.height), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REFLECT)
+            inv = cv2.invertAffineTransform(A)
+            ix0, iy0 = int(max(0, round(inv[0, 2]))), int(max(0, round(inv[1, 2])))
+            ix1 = int(min(self.cw, round(inv[0, 2] + cfg.width * inv[0, 0])))
+            iy1 = int(min(self.ch, round(inv[1, 2] + cfg.height * inv[1, 1])))
+            region = label[iy0:iy1, ix0:ix1]  # people pixels inside the window
+        counts = np.bincount(region.ravel(), minlength=len(drawn) + 1)
+        if cfg.blur_sigma > 0:
+            frame = cv2.GaussianBlur(frame, (0, 0), cfg.blur_sigma)
+        if cfg.image_mode != "render":
+            frame = uninformative_frame(cfg.image_mode, (cfg.height, cfg.width), self.frame_rng)
+        rows = []
+        for tid, box, total, lv in drawn:
+            vis = min(float(counts[lv]) / max(total, 1), 1.0)
+            b = np.asarray(box, np.float64) if A is None else transform_boxes(np.asarray(box), A)[0]
+            l, t, bw, bh = b.tolist()
+            if l + bw <= 0 or t + bh <= 0 or l >= cfg.width or t >= cfg.height or bw < 1 or bh < 1:
+                continue
+            rows.append((f + 1, tid, l, t, bw, bh, 1 if vis > 0 else 0, 1, round(vis, 3), lv))
+        out_label = None
+        if want_label:
+            out_label = label if A is None else cv2.warpAffine(
+                label.astype(np.float32), A, (cfg.width, cfg.height), flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(np.int32)
+        return frame, rows, out_label
+
+
 def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int = 0,
                     progress: bool = False) -> tuple[Path, np.ndarray]:
     """Render a crowd into ``<out_dir>/<name>`` (``img1/``, ``seqinfo.ini``, ``gt/gt.txt``).
@@ -685,118 +817,17 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
     (see :func:`reid_tracker_ros.mot.detnoise.noisy_detections`). gt rows whose person is
     entirely hidden get consider flag 0; people entirely outside the window get no row.
     """
-    rng = np.random.default_rng(seed)
     seq = Path(out_dir) / name
     (seq / "img1").mkdir(parents=True, exist_ok=True)
-    (seq / "gt").mkdir(exist_ok=True)
-    cw = int(round(cfg.width * cfg.canvas_scale))
-    ch = int(round(cfg.height * cfg.canvas_scale))
-    # the canvas keeps the output's focal length, so it sees a wider field of view
-    canvas_fov = 2 * math.degrees(math.atan(cfg.canvas_scale * math.tan(math.radians(cfg.hfov_deg) / 2)))
-    cam = Camera(cw, ch, hfov_deg=canvas_fov, height_m=cfg.camera_height_m, tilt_deg=cfg.tilt_deg)
-    background = render_background(cam, cfg.background, rng)
-    props = _props(cam, cfg.props, rng)
-    light = shadow_map((ch, cw), rng, cfg.shadows)
-    walkers = simulate(cfg, cam, rng)
-    drift = 1.0 + cfg.brightness_drift * np.sin(np.arange(cfg.frames) / cfg.fps * rng.uniform(0.1, 0.4)
-                                                + rng.uniform(0, 6.3))
-    drift *= 1.0 + rng.normal(0, 0.01, cfg.frames)  # flicker
-    sun = np.array([rng.uniform(-1.0, 1.0), rng.uniform(0.05, 0.3)])  # cast-shadow direction (image units)
-    # hand-held shake: smoothed random walk, in output pixels
-    shake = np.zeros((cfg.frames, 2))
-    if cfg.shake_px > 0:
-        raw = rng.normal(0, cfg.shake_px, (cfg.frames, 2))
-        shake = 0.6 * raw + 0.4 * np.cumsum(rng.normal(0, cfg.shake_px * 0.15, (cfg.frames, 2)), axis=0)
-    moving_cam = cfg.canvas_scale > 1.0 or cfg.shake_px > 0
+    scene = CrowdScene(cfg, seed)
     writer = _FrameWriter(seq / "img1", cfg.jpeg_quality)
-    frame_rng = np.random.default_rng(seed + 7919)
     gt_rows: list[tuple] = []
     bar = _progress(cfg.frames, name) if progress else None
     try:
         for f in range(cfg.frames):
-            frame = background.copy()
-            label = np.zeros((ch, cw), np.int32)
-            items = []  # (depth, kind, payload)
-            for w in walkers:
-                k = f - w.start
-                if not 0 <= k < len(w.xz):
-                    continue
-                x, z = w.xz[k]
-                u, vf, depth = cam.project(x, 0.0, z)
-                _, vh, _ = cam.project(x, w.look.height_m, z)
-                if depth <= 0.3:
-                    continue
-                vel = w.xz[min(k + 1, len(w.xz) - 1)] - w.xz[max(k - 1, 0)]
-                norm = float(np.hypot(*vel))
-                lateral = float(vel[0] / norm) if norm > 1e-6 else 0.0
-                toward = bool(vel[1] < 0) if norm > 1e-6 else True
-                pose = Pose(float(u), float(vf), float(vf - vh), lateral, toward, float(w.phase[k]),
-                            1.0 if w.moving[k] else 0.0)
-                items.append((float(depth), 0, (w, pose)))
-            for px, pz, wm, hm, colour in props:
-                items.append((float(cam.project(px, 0.0, pz)[2]), 1, (px, pz, wm, hm, colour)))
-            items.sort(key=lambda it: -it[0])  # far first
-            drawn = []  # (track_id, box, total_pixels, label_value)
-            for depth, kind, payload in items:
-                if kind == 1:
-                    px, pz, wm, hm, colour = payload
-                    u0, v0, _ = cam.project(px - wm / 2, 0.0, pz)
-                    u1, v1, _ = cam.project(px + wm / 2, hm, pz)
-                    pts = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float32)
-                    pts = np.round(pts).astype(np.int32)
-                    cv2.fillConvexPoly(frame, pts, tuple(float(c) for c in colour))
-                    cv2.fillConvexPoly(label, pts, 0)
-                    cv2.line(frame, tuple(pts[3]), tuple(pts[2]), tuple(float(c) * 1.3 for c in colour), 2)
-                    continue
-                w, pose = payload
-                patch, mask, x0, y0 = draw_person(w.look, pose)
-                # cast shadow on the ground
-                rx = max(2, int(pose.height_px * 0.22))
-                ry = max(1, int(pose.height_px * 0.05))
-                c = (int(pose.foot_x + sun[0] * rx), int(pose.foot_y + sun[1] * ry))
-                if 0 <= c[0] < cw and 0 <= c[1] < ch:
-                    y_lo, y_hi = max(0, c[1] - ry), min(ch, c[1] + ry + 1)
-                    x_lo, x_hi = max(0, c[0] - rx), min(cw, c[0] + rx + 1)
-                    sm = np.zeros((y_hi - y_lo, x_hi - x_lo), np.uint8)
-                    cv2.ellipse(sm, (c[0] - x_lo, c[1] - y_lo), (rx, ry), 0, 0, 360, 1, -1)
-                    roi = frame[y_lo:y_hi, x_lo:x_hi]
-                    roi[sm > 0] = (roi[sm > 0] * 0.6).astype(np.uint8)
-                lv = len(drawn) + 1
-                composite(frame, label, patch, mask, x0, y0, lv)
-                drawn.append((w.track_id, mask_box(mask, x0, y0), int(mask.sum()), lv))
-            # lighting
-            lit = frame.astype(np.float32)
-            lit *= (light * np.float32(drift[f]))[..., None]
-            frame = np.clip(lit, 0, 255).astype(np.uint8)
-            counts = np.bincount(label.ravel(), minlength=len(drawn) + 1) if drawn else None
-            if moving_cam:
-                A = window_affine(f, cfg, shake, (cw, ch))
-                frame = cv2.warpAffine(frame, A, (cfg.width, cfg.height), flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REFLECT)
-                inv = cv2.invertAffineTransform(A)
-                wx0, wy0 = inv[0, 2], inv[1, 2]
-                wx1 = wx0 + cfg.width * inv[0, 0]
-                wy1 = wy0 + cfg.height * inv[1, 1]
-                ix0, iy0 = int(max(0, math.floor(wx0))), int(max(0, math.floor(wy0)))
-                ix1, iy1 = int(min(cw, math.ceil(wx1))), int(min(ch, math.ceil(wy1)))
-                if drawn:
-                    counts = np.bincount(label[iy0:iy1, ix0:ix1].ravel(), minlength=len(drawn) + 1)
-            else:
-                A = None
-            if cfg.blur_sigma > 0:
-                frame = cv2.GaussianBlur(frame, (0, 0), cfg.blur_sigma)
-            if cfg.image_mode != "render":
-                frame = uninformative_frame(cfg.image_mode, (cfg.height, cfg.width), frame_rng)
-            writer.write(f + 1, frame)
-            for tid, box, total, lv in drawn:
-                vis = float(counts[lv]) / max(total, 1)
-                b = np.asarray(box, np.float64)
-                if A is not None:
-                    b = transform_boxes(b, A)[0]
-                l, t, bw, bh = b
-                if l + bw <= 0 or t + bh <= 0 or l >= cfg.width or t >= cfg.height or bw < 1 or bh < 1:
-                    continue
-                gt_rows.append((f + 1, tid, l, t, bw, bh, 1 if vis > 0 else 0, 1, round(min(vis, 1.0), 3)))
+            image, rows, _ = scene.frame(f)
+            writer.write(f + 1, image)
+            gt_rows.extend(r[:9] for r in rows)
             if bar is not None:
                 bar(f + 1)
     finally:
@@ -806,7 +837,6 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
     write_seqinfo(SequenceInfo(name=name, frame_rate=cfg.fps, seq_length=cfg.frames,
                                im_width=cfg.width, im_height=cfg.height), seq)
     return seq, gt
-
 
 def write_gt(path: Path, gt: np.ndarray) -> None:
     """``gt.txt`` lines ``frame,id,left,top,w,h,consider,class,visibility`` sorted by frame, id."""
