@@ -196,3 +196,28 @@ def test_split_generation_is_cached_and_regenerated_when_stale(tmp_path, monkeyp
     assert cv2.imread(str(grey / "img1" / "000002.jpg")).std() == 0  # all crops alike
     out = families.main([str(tmp_path), "--split", "test", "--quiet"])
     assert out == 0
+
+
+def test_cross_camera_reid_set_reads_as_market1501_with_distinct_cameras(tmp_path):
+    from reid_training.data import load_dataset
+
+    from reid_tracker_ros.mot.crowd_reid import write_reid_set
+
+    info = write_reid_set(tmp_path / "set", n_train=4, n_test=3, cameras=("c1", "c2"), per_camera=3, seed=0,
+                          progress=False)
+    assert info["images"] == {"bounding_box_train": 24, "bounding_box_test": 12, "query": 6}
+    ds = load_dataset(tmp_path / "set")
+    train_ids = {r.pid for r in ds.train}
+    test_ids = {r.pid for r in ds.query} | {r.pid for r in ds.gallery}
+    assert len(train_ids) == 4 and set(ds.train_pid_map) == {1, 2, 3, 4} and test_ids == {5, 6, 7}
+    assert {r.camid for r in ds.query} == {0, 1}
+    # every query has a cross-camera match in the gallery
+    for q in ds.query:
+        assert any(g.pid == q.pid and g.camid != q.camid for g in ds.gallery)
+    # the cameras differ in colour cast: mean red/blue ratio of c2 (warm) above c1's
+    imgs = {c: np.stack([cv2.imread(r.path) for r in ds.train if r.camid == c]).astype(float) for c in (0, 1)}
+    assert all(v.shape[1:] == (128, 64, 3) for v in imgs.values())
+    ratio = {c: imgs[c][..., 2].mean() / imgs[c][..., 0].mean() for c in imgs}
+    assert ratio[1] > ratio[0] * 1.2
+    with pytest.raises(ValueError, match="cameras"):
+        write_reid_set(tmp_path / "bad", cameras=("c1",), progress=False)
