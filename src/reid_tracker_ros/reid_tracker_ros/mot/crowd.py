@@ -496,6 +496,7 @@ class CrowdConfig:
     shadows: float = 0.35       # strength of static shadow bands (0..1)
     brightness_drift: float = 0.12  # amplitude of the slow global brightness change
     stand_prob: float = 0.2     # share of people who stop for a while
+    group_prob: float = 0.3     # share of arrivals with a companion walking beside them (occlusion)
     # camera motion of the output window over a larger canvas (1.0: no motion)
     canvas_scale: float = 1.0
     pan_px: float = 0.0         # total pan of the window centre (output pixels), sinusoidal
@@ -592,6 +593,16 @@ def simulate(cfg: CrowdConfig, cam: Camera, rng: np.random.Generator,
             walkers.append(_Walker(look_fn(rng), next_id, f, xz, moving, phase))
             alive_until.append(f + len(xz))
             next_id += 1
+            if rng.random() < cfg.group_prob and len(xz) > 1:
+                # a companion beside (and a little ahead/behind) on the same path: long occlusions
+                d = xz[-1] - xz[0]
+                d = d / max(float(np.hypot(*d)), 1e-6)
+                offset = (np.array([-d[1], d[0]]) * rng.choice([-1.0, 1.0]) * rng.uniform(0.45, 0.9)
+                          + d * rng.uniform(-0.6, 0.6))
+                walkers.append(_Walker(look_fn(rng), next_id, f, xz + offset[None], moving.copy(),
+                                       phase + rng.uniform(0.5, 2.5)))
+                alive_until.append(f + len(xz))
+                next_id += 1
     return walkers
 
 

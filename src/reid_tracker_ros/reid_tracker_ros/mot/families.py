@@ -35,7 +35,7 @@ from reid_tracker_ros.mot.detnoise import DETECTOR_MODELS, noisy_detections, wri
 from reid_tracker_ros.mot.io import read_ground_truth, read_seqinfo
 
 #: Bump when any generator output changes: cached folders with another stamp are regenerated.
-FAMILIES_VERSION = 2  # 2: visibility of camera-motion windows by rounded bounds
+FAMILIES_VERSION = 3  # 2: camera-motion visibility by rounded window bounds; 3: walking groups
 STAMP = ".validation_stamp"
 FAMILIES = ("crowd", "real", "noappearance", "cammotion")
 SPLITS = ("dev", "test")
