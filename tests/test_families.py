@@ -221,3 +221,12 @@ def test_cross_camera_reid_set_reads_as_market1501_with_distinct_cameras(tmp_pat
     assert ratio[1] > ratio[0] * 1.2
     with pytest.raises(ValueError, match="cameras"):
         write_reid_set(tmp_path / "bad", cameras=("c1",), progress=False)
+
+
+def test_by_family_groups_generated_and_foreign_folders(tmp_path):
+    spec = families._crowd("cammotion", "test", "M", 1, "yolo", width=160, height=120, fps=10, frames=3, people=2,
+                           canvas_scale=1.2, shake_px=1)
+    seq = families.generate(tmp_path, spec, progress=False)
+    other = tmp_path / "MOT17-02"
+    other.mkdir()
+    assert families.by_family([seq, other]) == {"cammotion": [seq], "other": [other]}

@@ -217,6 +217,14 @@ def family_of(seq_dir: str | Path) -> str | None:
         return None
 
 
+def by_family(folders: Iterable[str | Path]) -> dict[str, list[Path]]:
+    """Group sequence folders by family (folders without a stamp go under ``"other"``)."""
+    out: dict[str, list[Path]] = {}
+    for folder in folders:
+        out.setdefault(family_of(folder) or "other", []).append(Path(folder))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Generate (or reuse) the validation suite's folders and print their paths.")
     ap.add_argument("out", type=Path, help="root folder (sequences go to OUT/<split>/<family>/<name>)")
