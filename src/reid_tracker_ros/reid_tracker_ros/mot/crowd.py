@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -962,13 +962,9 @@ def _progress(total: int, name: str) -> Callable[[int], None]:
     return update
 
 
-def config_dict(cfg: CrowdConfig) -> dict:
-    """JSON-able settings (for cache stamps)."""
-    return asdict(cfg)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Render one crowd sequence (MOTChallenge folder) with the second renderer.")
+    ap = argparse.ArgumentParser(
+        description="Render one crowd sequence (MOTChallenge folder) with the second renderer.")
     ap.add_argument("out", type=Path)
     ap.add_argument("--name", default="CROWD-01")
     ap.add_argument("--seed", type=int, default=0)

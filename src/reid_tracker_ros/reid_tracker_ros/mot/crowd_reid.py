@@ -149,7 +149,8 @@ def write_reid_set(out: str | Path, n_train: int = 300, n_test: int = 150, camer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Write a cross-camera ReID set (Market-1501 layout) from the second renderer.")
+    ap = argparse.ArgumentParser(
+        description="Write a cross-camera ReID set (Market-1501 layout) from the second renderer.")
     ap.add_argument("out", type=Path)
     ap.add_argument("--train-ids", type=int, default=300)
     ap.add_argument("--test-ids", type=int, default=150)

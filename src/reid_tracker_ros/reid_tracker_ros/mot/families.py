@@ -226,7 +226,8 @@ def by_family(folders: Iterable[str | Path]) -> dict[str, list[Path]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Generate (or reuse) the validation suite's folders and print their paths.")
+    ap = argparse.ArgumentParser(
+        description="Generate (or reuse) the validation suite's folders and print their paths.")
     ap.add_argument("out", type=Path, help="root folder (sequences go to OUT/<split>/<family>/<name>)")
     ap.add_argument("--split", choices=SPLITS, default="test")
     ap.add_argument("--families", nargs="*", choices=FAMILIES, default=None)
