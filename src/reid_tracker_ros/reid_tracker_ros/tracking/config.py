@@ -89,6 +89,9 @@ class TrackerConfig:
     reentry_max_age_s: float = 60.0  # seconds a deleted identity is remembered
     reentry_budget: int = 10  # features kept per remembered identity
     frame_rate: float = 30.0  # converts frame counts to seconds when update() gets no timestamp
+    # appearance calibrated per camera (tracking/appearance.py): thresholds and weight from
+    # same-frame negatives and unambiguous positives; motion only until appearance proves useful
+    calibrate_appearance: bool = True
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

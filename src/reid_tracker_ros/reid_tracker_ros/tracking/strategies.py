@@ -84,9 +84,11 @@ def select_iou_fallback(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
 
     Tracks missing for longer than one frame are left to appearance only (that is what stops
     drifting predictions from grabbing other targets); without embeddings every track is
-    eligible, so DeepSORT degrades to SORT-like motion matching.
+    eligible, so DeepSORT degrades to SORT-like motion matching. With calibrated appearance
+    every track stays eligible too: appearance then only adds matches to the motion-only
+    variant's and never takes a track away from motion (a tight threshold leaves many unmatched).
     """
-    if not ctx.has_embeddings:
+    if not ctx.has_embeddings or ctx.gate is not None:
         return np.ones(len(rows), dtype=bool)
     fsu = ctx.frames_since_update[rows]
     return ~ctx.confirmed[rows] | (fsu <= 1) | ~ctx.has_features[rows]
@@ -168,7 +170,7 @@ class ProximityAppearanceStage(IoUStage):
         if not ctx.has_embeddings:
             return iou_cost
         emb = ctx.appearance_distance(track_rows, det_cols, use_ema=True)
-        emb[(emb > self.max_cosine) | (iou_cost > self.proximity)] = 1.0
+        emb[~ctx.appearance_evidence(emb, self.max_cosine) | (iou_cost > self.proximity)] = 1.0
         return np.minimum(iou_cost, emb)
 
 
@@ -201,10 +203,17 @@ class MomentumStage(IoUStage):
                 ctx.detections.boxes[det_cols]) * scores[None, :]
         if self.embedding_weight > 0 and ctx.has_embeddings:
             has = ctx.has_features[track_rows]
-            emb = 1.0 - ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            dist = ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            # calibrated: 0 for a typical different person, 1 for a typical same one
+            if ctx.gate is None:
+                emb = 1.0 - dist
+            else:
+                emb = ctx.gate.similarity(dist)
+                emb[~ctx.appearance_evidence(dist, 2.0)] = 0.0
             emb[~has] = 0.0
             emb[iou <= 0.0] = 0.0  # appearance only disambiguates plausible pairs
-            sim += adaptive_weights(emb, self.embedding_weight, self.adaptive_weight) * emb
+            weight = self.embedding_weight * (1.0 if ctx.gate is None else ctx.gate.weight)
+            sim += adaptive_weights(emb, weight, self.adaptive_weight) * emb
         cost = -sim
         cost[(1.0 - iou) > self.max_distance] = GATED_COST
         return cost
@@ -263,7 +272,8 @@ class AppearanceStage(Stage):
 
     def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
         if not self.gating and self.appearance_weight >= 1.0:
-            return ctx.appearance_distance(track_rows, det_cols, self.use_ema)
+            return self._calibrated(ctx, ctx.appearance_distance(track_rows, det_cols, self.use_ema),
+                                    track_rows, det_cols)
         gd = ctx.gating_distance(self.only_position)[np.ix_(track_rows, det_cols)]
         threshold = ctx.kf.gating_threshold(self.only_position)
         if self.gating:
@@ -272,7 +282,17 @@ class AppearanceStage(Stage):
         else:  # motion term without the hard gate
             cost = ctx.appearance_distance(track_rows, det_cols, self.use_ema)
             gd = np.minimum(gd, threshold)
-        return fuse_motion(cost, gd, threshold, self.appearance_weight)
+        return fuse_motion(self._calibrated(ctx, cost, track_rows, det_cols), gd, threshold,
+                           self.appearance_weight)
+
+    def _calibrated(self, ctx: FrameContext, cosine: np.ndarray, track_rows: np.ndarray,
+                    det_cols: np.ndarray) -> np.ndarray:
+        """Once calibrated, only distinctive pairs within the threshold may match on appearance,
+        and only confident boxes (a low-scoring duplicate or part box of a person looks alike)."""
+        if ctx.gate is not None:
+            weak = ctx.scores[det_cols] < ctx.config.high_score
+            cosine[~ctx.appearance_evidence(cosine, self.max_distance) | weak[None, :]] = GATED_COST
+        return cosine
 
 
 class MatchingCascade(Stage):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..types import Detections, TrackSnapshot, TrackState, valid_box_mask
+from .appearance import AppearanceCalibrator, AppearanceGate
 from .cmc import IDENTITY, CameraMotionEstimator, make_cmc
 from .config import TrackerConfig, get_strategy, resolve_config
 from ..vectors import normalize_rows
@@ -38,7 +39,24 @@ class FrameContext:
         self.covariance = tracker.covariance
         self.detections = detections
         self.measurements = measurements  # (N, ndim) detections in Kalman measurement space
+        # appearance takes part in association (False without features, or while the
+        # calibrator finds it uninformative on this camera: then stages run on motion only)
         self.has_embeddings = detections.embeddings is not None and len(detections) > 0
+        self.gate: AppearanceGate | None = None  # calibrated thresholds (None: the preset's)
+
+    def cosine_threshold(self, preset: float) -> float:
+        """Largest cosine distance a stage may accept: the preset's, tightened by calibration."""
+        return preset if self.gate is None else min(preset, self.gate.threshold)
+
+    def appearance_evidence(self, distance: np.ndarray, preset: float) -> np.ndarray:
+        """Pairs whose appearance may count: within the threshold and, once calibrated, also
+        distinctive (each is the other's nearest among the candidates: a look-alike next to the
+        right person is no evidence)."""
+        ok = distance <= self.cosine_threshold(preset)
+        if self.gate is not None and distance.size:
+            ok &= distance <= distance.min(axis=1, keepdims=True)
+            ok &= distance <= distance.min(axis=0, keepdims=True)
+        return ok
 
     @property
     def num_tracks(self) -> int:
@@ -141,6 +159,8 @@ class Tracker:
         self.cmc: CameraMotionEstimator | None = make_cmc(config.cmc, config.cmc_scale)
         self.reentry = reentry_gallery
         self._own_gallery = reentry_gallery is None
+        self.calibrator = (AppearanceCalibrator() if config.calibrate_appearance and self.strategy.uses_appearance
+                           else None)
         self.reset()
 
     @property
@@ -196,6 +216,8 @@ class Tracker:
         self._next_id = 1
         if self.cmc is not None:
             self.cmc.reset()
+        if self.calibrator is not None:
+            self.calibrator.reset()
         if self._own_gallery:
             self.reentry = None
         self._make_gallery()
@@ -227,9 +249,12 @@ class Tracker:
 
         measurements = self.kf.measurement_from_xyxy(dets.boxes)
         ctx = FrameContext(self, dets, measurements)
+        features = ctx.unit_embeddings if ctx.has_embeddings and self.strategy.uses_appearance else None
+        if features is not None and self.calibrator is not None:
+            ctx.gate = self._calibrate(ctx, features)
+            ctx.has_embeddings = ctx.gate.active
         matches, unmatched_tracks, unmatched_dets = self.strategy.associate(ctx)
 
-        features = ctx.unit_embeddings if ctx.has_embeddings and self.strategy.uses_appearance else None
         if len(matches):
             self._correct(matches, dets, measurements, features)
         for r in unmatched_tracks:
@@ -239,6 +264,24 @@ class Tracker:
             self._spawn(births, dets, measurements, features)
         self._prune()
         return self._snapshot()
+
+    def _calibrate(self, ctx: FrameContext, features: np.ndarray) -> AppearanceGate:
+        """Feed this frame's free samples to the calibrator; the gate for this frame."""
+        cal = self.calibrator
+        assert cal is not None
+        cal.observe_negatives(ctx.detections.boxes, features)
+        if self.tracks:
+            recent = ctx.confirmed & (ctx.frames_since_update <= 1) & ctx.has_features
+            rows = np.flatnonzero(recent)
+            if len(rows):
+                ema = [self.tracks[r].ema_feature for r in rows.tolist()]
+                ok = np.array([e is not None and len(e) == features.shape[1] for e in ema])
+                if ok.any():
+                    rows = rows[ok]
+                    track_feats = np.stack([e for e, k in zip(ema, ok) if k])
+                    cal.observe_positives(ctx.predicted_boxes[rows], track_feats, np.ones(len(rows), bool),
+                                          ctx.detections.boxes, features)
+        return cal.gate()
 
     def _warp(self, affine: np.ndarray) -> None:
         self.mean, self.covariance = self.kf.warp(self.mean, self.covariance, affine)
@@ -302,11 +345,17 @@ class Tracker:
     def _restore_ids(self, tracks: list[Track]) -> None:
         """Newly confirmed tracks that look like a deleted identity take its id back."""
         assert self.reentry is not None
+        threshold = self.reentry.threshold
+        if self.calibrator is not None:  # a calibrated camera: only once appearance proved useful
+            gate = self.calibrator.gate()
+            if not gate.active:
+                return
+            threshold = min(threshold, gate.threshold)
         alive = {t.track_id for t in self.tracks}
         for track in tracks:
             if len(track.gallery) == 0 or self.reentry.dim != track.gallery.dim:
                 continue
-            old = self.reentry.claim(track.features, self.timestamp, exclude=alive)
+            old = self.reentry.claim(track.features, self.timestamp, exclude=alive, threshold=threshold)
             if old is not None:
                 alive.discard(track.track_id)
                 track.track_id = old
