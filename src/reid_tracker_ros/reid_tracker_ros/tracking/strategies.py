@@ -557,10 +557,10 @@ def mahalanobis_similarity(sq_distance: np.ndarray, limit: float = CHI2INV99_4) 
     d2 = np.asarray(sq_distance, np.float64)
     if d2.size == 0:
         return np.zeros(d2.shape)
-    outside = ~(d2 <= limit)
-    e = np.exp(-np.minimum(np.nan_to_num(d2, nan=limit), limit))  # exp(limit - d²) / exp(limit)
+    inside = d2 <= limit  # False for NaN
+    e = np.exp(-np.where(inside, d2, limit))  # exp(limit - d²) / exp(limit): the same softmax
     sim = e / e.sum(axis=1, keepdims=True)
-    sim[outside] = 0.0
+    sim[~inside] = 0.0
     return sim
 
 
