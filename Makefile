@@ -14,7 +14,7 @@ help:
 	@echo "make demo    synthetic MOT sequence -> rosbag2 -> running nodes -> HOTA/MOTA/IDF1, fps"
 	@echo "make test    the whole pytest suite"
 	@echo "make eval SEQ=<MOTChallenge folder> [TRACKER=deepsort|sort] [DETECTOR=public|yolo]"
-	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--cmc on\"]  ours vs BoxMOT (.venv-bench)"
+	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--cmc on\"]  ours vs BoxMOT and Ultralytics (.venv-bench)"
 	@echo "make reid-eval DATA=<Market-1501-layout folder> [MODEL=<.onnx|.pt|default>]  rank-1/mAP (+ re-ranking)"
 	@echo "make gan-study  GAN -> generated persons -> ReID with/without them (last line JSON)"
 	@echo "make soak    $(SOAK_FRAMES) frames through the graph: RSS and latency at start and end (last line JSON)"
@@ -42,8 +42,8 @@ SOAK_FRAMES ?= 10000
 soak: setup
 	@$(RUN) python -m reid_tracker_ros.tools.soak --frames $(SOAK_FRAMES) $(SOAK_ARGS)
 
-# Our trackers against BoxMOT's on the same detections and embeddings; default: two synthetic
-# sequences. boxmot lives only in .venv-bench (scripts/setup_bench_env.sh), never in .venv.
+# Our trackers against BoxMOT's and Ultralytics' on the same detections and embeddings; default:
+# two synthetic sequences. boxmot and lap live only in .venv-bench (scripts/setup_bench_env.sh).
 bench-tracker: setup
 	@bash scripts/setup_bench_env.sh
 	@$(RUN) nice -n 5 "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_tracker $(if $(SEQ),--seq $(SEQ)) $(BENCH_ARGS)

@@ -366,13 +366,13 @@ def test_config_validates_types_and_ranges():
 
 def test_registry_and_build_tracker():
     assert set(TRACKERS) == {"sort", "deepsort", "strongsort", "bytetrack", "ocsort", "botsort",
-                             "deepocsort"}
+                             "deepocsort", "boosttrack"}
     assert isinstance(build_tracker("sort").strategy, SortStrategy)
     assert isinstance(build_tracker({"strategy": "deepsort"}).strategy, DeepSortStrategy)
     cfg = TrackerConfig(strategy="deepsort", max_age=5)
     tracker = build_tracker(cfg)
     assert isinstance(tracker, Tracker) and tracker.config is cfg and tracker.name == "deepsort"
-    with pytest.raises(ValueError, match=r"'bytetrak'.*\['botsort', 'bytetrack', "):
+    with pytest.raises(ValueError, match=r"'bytetrak'.*\['boosttrack', 'botsort', 'bytetrack', "):
         build_tracker("bytetrak")
     with pytest.raises(ValueError, match="valid"):
         Tracker(TrackerConfig(strategy="nope"))

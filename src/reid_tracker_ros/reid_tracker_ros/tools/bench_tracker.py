@@ -1,20 +1,26 @@
-"""Head-to-head tracker benchmark: our SORT-family trackers against BoxMOT's same-named ones.
+"""Head-to-head tracker benchmark: our SORT-family trackers against BoxMOT's and Ultralytics'
+same-named ones.
 
 ``make bench-tracker [SEQ="<MOT folder> ..."]`` runs this in ``.venv-bench`` (the project's
 ``.venv`` plus ``boxmot``; see scripts/setup_bench_env.sh). Every tracker gets the same
 detections (the sequence's ``det/det.txt``) and the same appearance embeddings, computed once by
 our default embedder (``resolve_embedder("default")``) and cached per sequence and model name,
 so the comparison measures association and nothing else. BoxMOT gets the embeddings through
-``boxmot.structures.Detections`` and therefore loads no ReID model.
+``boxmot.structures.Detections`` and therefore loads no ReID model. Ultralytics' trackers (the
+classes behind ``model.track``) get the same detections in a results-like object, and the
+same embeddings as native (``model: auto``) ReID features where they have ReID and ours uses
+appearance (BoT-SORT, Deep OC-SORT); otherwise their packaged YAML settings, ReID as shipped.
 
 Accuracy is TrackEval's (HOTA, MOTA, IDF1, IDSW through :mod:`reid_tracker_ros.mot.metrics`);
 speed is the wall time of each tracker's per-frame update call (median and 95th percentile),
 measured in the same process, one tracker after the other. Camera-motion compensation is off
-for both sides by default (``--cmc on`` turns it on for both, with each side's own method).
+for every side by default (``--cmc on`` turns it on for all, with each side's own method).
 
 The last line printed is one JSON object:
 ``{"<sequence>": {"<tracker>": {"ours": {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"},
-"boxmot": {...} | null}}}``.
+"boxmot": {...} | null, "ultralytics": {...} | null}}}`` (null: no such tracker there, or the
+peer is not installed). Ultralytics trackers we have no counterpart of (FastTrack, TrackTrack)
+are in the table and in ``results.json`` (``ultralytics_only``), not in that line.
 """
 from __future__ import annotations
 
@@ -38,9 +44,16 @@ from reid_tracker_ros.tracking import TRACKERS, build_tracker, preset_config, st
 
 # BoxMOT 25.0.0 class of each tracker we have; SORT and DeepSORT are not in BoxMOT.
 BOXMOT_CLASSES = {"strongsort": "StrongSort", "bytetrack": "ByteTrack", "ocsort": "OcSort",
-                  "botsort": "BotSort", "deepocsort": "DeepOcSort"}
+                  "botsort": "BotSort", "deepocsort": "DeepOcSort", "boosttrack": "BoostTrack"}
 # Trackers that ignore embeddings: BoxMOT gets plain numpy rows (its fastest input path).
 MOTION_ONLY = ("bytetrack", "ocsort")
+# Ultralytics (8.4) tracker of each tracker we have (``ultralytics.trackers.track.TRACKER_MAP``
+# keys, settings from its packaged cfg/trackers/<key>.yaml); the rest have none there.
+ULTRALYTICS_TRACKERS = {"bytetrack": "bytetrack", "botsort": "botsort", "ocsort": "ocsort",
+                        "deepocsort": "deepocsort"}
+ULTRALYTICS_WITH_REID = ("botsort", "deepocsort", "tracktrack")  # those with a with_reid switch
+# Ultralytics trackers without a counterpart of ours: table and results.json only.
+ULTRALYTICS_ONLY = ("fasttrack", "tracktrack")
 SYNTHETIC = (("SYNTH-BENCH-s1", 1), ("SYNTH-BENCH-s2", 2))
 
 
@@ -100,14 +113,27 @@ def run_ours(name: str, data: OfflineSequence, cmc: bool, overrides: dict | None
     return run_tracker(build_tracker({"strategy": name, **cfg}), data)
 
 
+def boxmot_uses_embeddings(name: str) -> bool:
+    """BoostTrack's appearance is optional: BoxMOT's runs with it exactly when our preset does
+    (both off by default: BoxMOT's constructor has ``use_embeddings=False``)."""
+    if name == "boosttrack":
+        return preset_config(name).with_appearance
+    return name not in MOTION_ONLY
+
+
 def make_boxmot(name: str, cmc: bool):
-    """BoxMOT tracker at its constructor defaults, CMC on or off as asked."""
+    """BoxMOT tracker at its constructor defaults, CMC on or off as asked. BoostTrack gets its
+    BoostTrack++ switches (``use_rich_s``, ``use_sb``, ``use_vt``: on in BoxMOT's own
+    boosttrack.yaml, off in the constructor, which is plain BoostTrack)."""
     import boxmot
 
     cls = getattr(boxmot, BOXMOT_CLASSES[name])
     kwargs: dict[str, Any] = {}
     if name == "botsort":
         kwargs["use_cmc"] = cmc
+    elif name == "boosttrack":
+        kwargs.update(use_cmc=cmc, use_rich_s=True, use_sb=True, use_vt=True,
+                      use_embeddings=boxmot_uses_embeddings(name))
     elif name == "deepocsort":
         kwargs["cmc_off"] = not cmc
     tracker = cls(**kwargs)
@@ -125,7 +151,7 @@ def run_boxmot(name: str, data: OfflineSequence, cmc: bool) -> RunResult:
     tracker = make_boxmot(name, cmc)
     blank = np.zeros((data.info.im_height, data.info.im_width, 3), np.uint8)
     rows, times = [], []
-    if name in MOTION_ONLY:  # BoxMOT's leaner numpy path: (x1, y1, x2, y2, conf, cls) in,
+    if not boxmot_uses_embeddings(name):  # BoxMOT's leaner numpy path: (x1, y1, x2, y2, conf, cls) in,
         for f, img in frames_of(data, cmc):  # (x1, y1, x2, y2, id, conf, cls, det) out
             arr = np.concatenate([data.boxes[f], data.scores[f][:, None],
                                   np.zeros((len(data.boxes[f]), 1))], axis=1).astype(np.float32)
@@ -153,29 +179,121 @@ def run_boxmot(name: str, data: OfflineSequence, cmc: bool) -> RunResult:
     return RunResult(np.concatenate(rows) if rows else np.zeros((0, 7)), 1e3 * np.array(times))
 
 
+class UltralyticsDetections:
+    """The results-like object Ultralytics' trackers read (``conf``, ``cls``, ``xywh``, ``xyxy``,
+    boolean indexing, ``len``), as ``Results.boxes.cpu().numpy()`` would give it."""
+
+    def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray | None = None) -> None:
+        self.xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+        self.conf = np.asarray(conf, np.float32).reshape(-1)
+        self.cls = np.zeros(len(self.conf), np.float32) if cls is None else np.asarray(cls, np.float32)
+        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
+        self.xywh = np.concatenate([self.xyxy[:, :2] + 0.5 * wh, wh], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, index: Any) -> "UltralyticsDetections":
+        return UltralyticsDetections(self.xyxy[index], self.conf[index], self.cls[index])
+
+
+def ultralytics_available() -> bool:
+    """Ultralytics' trackers need ``lap`` (lapx provides it in .venv-bench; not in .venv)."""
+    try:
+        import lap  # noqa: F401
+        import ultralytics.trackers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def ultralytics_reid(ours: str) -> bool:
+    """Whether Ultralytics' tracker gets our embeddings as native ReID features: where it has
+    ReID and our same tracker (at its preset) uses appearance."""
+    return (ULTRALYTICS_TRACKERS.get(ours) in ULTRALYTICS_WITH_REID
+            and build_tracker(ours).strategy.uses_appearance)
+
+
+def make_ultralytics(key: str, cmc: bool, reid: bool):
+    """An Ultralytics tracker from its packaged YAML; GMC off unless ``cmc``; ReID through native
+    features (``model: auto``) when ``reid``, else off as shipped."""
+    from ultralytics.trackers.track import TRACKER_MAP
+    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils.checks import check_yaml
+
+    cfg = dict(YAML.load(check_yaml(f"{key}.yaml")))
+    if "gmc_method" in cfg and not cmc:
+        cfg["gmc_method"] = "none"
+    if "with_reid" in cfg:
+        cfg["with_reid"] = reid
+        if reid:
+            cfg["model"] = "auto"
+    cfg["device"] = "cpu"
+    return TRACKER_MAP[cfg["tracker_type"]](args=IterableSimpleNamespace(**cfg))
+
+
+def run_ultralytics(key: str, data: OfflineSequence, cmc: bool, reid: bool) -> RunResult:
+    import torch
+
+    torch.set_num_threads(1)
+    if reid and data.embeddings is None:
+        raise ValueError(f"Ultralytics {key} with ReID needs embeddings; run with an embedder")
+    tracker = make_ultralytics(key, cmc, reid)
+    rows, times = [], []
+    for f, img in frames_of(data, cmc):
+        dets = UltralyticsDetections(data.boxes[f], data.scores[f])
+        feats = data.embeddings[f] if reid else None
+        t0 = time.perf_counter()
+        out = tracker.update(dets, img, feats=feats)
+        times.append(time.perf_counter() - t0)
+        if len(out):  # (x1, y1, x2, y2, id, score, cls, det index); ids start at 1
+            rows.append(snapshot_rows(f + 1, out[:, 4].astype(np.int64), out[:, :4].astype(np.float64),
+                                      out[:, 5]))
+    return RunResult(np.concatenate(rows) if rows else np.zeros((0, 7)), 1e3 * np.array(times))
+
+
 # ------------------------------------------------------------------------------------ report
-def format_table(results: dict[str, dict[str, dict[str, dict | None]]], extra: dict | None = None) -> str:
-    head = (f"{'sequence':<22} {'tracker':<18} | {'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} "
-            f"{'p50 ms':>7} {'p95 ms':>7} | {'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} "
-            f"{'p50 ms':>7} {'p95 ms':>7} | {'x faster':>8}")
-    title = f"{'':<41}| {'ours':^42} | {'BoxMOT 25.0.0':^42} |"
+def format_table(results: dict[str, dict[str, dict[str, dict | None]]], extra: dict | None = None,
+                 peer_only: dict | None = None) -> str:
+    """Ours | BoxMOT | Ultralytics column groups; "x faster": each peer's p50 over ours."""
+    group = f"{'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} {'p50 ms':>7} {'p95 ms':>7}"
+    head = (f"{'sequence':<22} {'tracker':<18} | {group} | {group} | {group} | "
+            f"{'x BoxMOT':>8} {'x Ultra':>8}")
+    w = len(group)
+    title = (f"{'':<41}| {'ours':^{w}} | {'BoxMOT 25.0.0':^{w}} | {'Ultralytics ' + _ultralytics_version():^{w}} |"
+             f" {'ours x faster':^17}")
     lines = [title, head, "-" * len(head)]
+    blank = f"{'-':>6} {'-':>6} {'-':>6} {'-':>5} {'-':>7} {'-':>7}"
 
     def cells(s: dict | None) -> str:
         if s is None:
-            return f"{'-':>6} {'-':>6} {'-':>6} {'-':>5} {'-':>7} {'-':>7}"
+            return blank
         return (f"{s['HOTA']:6.2f} {s['MOTA']:6.2f} {s['IDF1']:6.2f} {s['IDSW']:5d} "
                 f"{s['ms_p50']:7.3f} {s['ms_p95']:7.3f}")
 
+    def ratio(ours: dict | None, peer: dict | None) -> str:
+        return f"{peer['ms_p50'] / max(ours['ms_p50'], 1e-9):8.1f}" if peer and ours else f"{'-':>8}"
+
     for seq, per_tracker in results.items():
-        for name, both in per_tracker.items():
-            ours, bm = both["ours"], both["boxmot"]
-            ratio = f"{bm['ms_p50'] / max(ours['ms_p50'], 1e-9):8.1f}" if bm and ours else f"{'-':>8}"
-            lines.append(f"{seq:<22} {name:<18} | {cells(ours)} | {cells(bm)} | {ratio}")
+        for name, sides in per_tracker.items():
+            ours, bm, ul = sides["ours"], sides.get("boxmot"), sides.get("ultralytics")
+            lines.append(f"{seq:<22} {name:<18} | {cells(ours)} | {cells(bm)} | {cells(ul)} | "
+                         f"{ratio(ours, bm)} {ratio(ours, ul)}")
+    for seq, per_tracker in (peer_only or {}).items():
+        for name, s in per_tracker.items():
+            lines.append(f"{seq:<22} {name:<18} | {blank} | {blank} | {cells(s)} | (Ultralytics only)")
     for seq, per_tracker in (extra or {}).items():
         for name, s in per_tracker.items():
             lines.append(f"{seq:<22} {name:<18} | {cells(s)} | (re-entry gallery switched)")
     return "\n".join(lines)
+
+
+def _ultralytics_version() -> str:
+    try:
+        import ultralytics
+        return ultralytics.__version__
+    except ImportError:
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reentry-compare", action="store_true",
                     help="also run our appearance trackers with the re-entry gallery switched the "
                          "other way than in their preset (extra rows '+reentry' / '-reentry')")
-    ap.add_argument("--no-boxmot", action="store_true", help="ours only (no boxmot needed)")
+    ap.add_argument("--no-boxmot", action="store_true", help="no BoxMOT columns (no boxmot needed)")
+    ap.add_argument("--no-ultralytics", action="store_true",
+                    help="no Ultralytics columns (they need lap, which only .venv-bench has)")
+    ap.add_argument("--ultralytics-only", nargs="*", default=list(ULTRALYTICS_ONLY),
+                    choices=ULTRALYTICS_ONLY,
+                    help="Ultralytics trackers without a counterpart of ours to run as extra rows")
     ap.add_argument("--out", type=Path, default=Path("runs/bench_tracker"))
     args = ap.parse_args(argv)
 
@@ -206,10 +329,16 @@ def main(argv: list[str] | None = None) -> int:
             print("boxmot is not importable: run `bash scripts/setup_bench_env.sh` and use "
                   ".venv-bench/bin/python (make bench-tracker does both); BoxMOT columns stay empty",
                   file=sys.stderr)
+    have_ultralytics = not args.no_ultralytics and ultralytics_available()
+    if not args.no_ultralytics and not have_ultralytics:
+        print("Ultralytics' trackers need `lap`: run `bash scripts/setup_bench_env.sh` and use "
+              ".venv-bench/bin/python (make bench-tracker does both); Ultralytics columns stay empty",
+              file=sys.stderr)
     seqs = args.seq or synthetic_sequences(args.out / "sequences", args.frames)
     cmc = args.cmc == "on"
     results: dict[str, dict[str, dict[str, dict | None]]] = {}
     extra: dict[str, dict[str, dict]] = {}
+    peer_only: dict[str, dict[str, dict]] = {}
     from tqdm import tqdm
 
     for seq_dir in seqs:
@@ -221,30 +350,42 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append((name, "ours", lambda n=name: run_ours(n, data, cmc)))
             if have_boxmot and name in BOXMOT_CLASSES:
                 jobs.append((name, "boxmot", lambda n=name: run_boxmot(n, data, cmc)))
+            if have_ultralytics and name in ULTRALYTICS_TRACKERS:
+                reid = ultralytics_reid(name) and data.embeddings is not None
+                jobs.append((name, "ultralytics", lambda n=name, r=reid: run_ultralytics(
+                    ULTRALYTICS_TRACKERS[n], data, cmc, r)))
             if args.reentry_compare and TRACKERS[name].uses_appearance is True:
                 flipped = not preset_config(name).reentry
                 jobs.append((f"{name}{'+' if flipped else '-'}reentry", "reentry",
                              lambda n=name, f=flipped: run_ours(n, data, cmc, {"reentry": f})))
+        for key in args.ultralytics_only if have_ultralytics else ():
+            jobs.append((key, "ultralytics_only", lambda k=key: run_ultralytics(k, data, cmc, False)))
         for name, side, job in tqdm(jobs, desc=f"tracking {data.name}", unit="run"):
             result = job()
             score(result, data, res_dir / f"{side}-{name}.txt")
             if side == "reentry":
                 extra.setdefault(data.name, {})[name] = result.summary()
                 continue
-            slot = per.setdefault(name, {"ours": None, "boxmot": None})
+            if side == "ultralytics_only":
+                peer_only.setdefault(data.name, {})[name] = result.summary()
+                continue
+            slot = per.setdefault(name, {"ours": None, "boxmot": None, "ultralytics": None})
             slot[side] = result.summary()
 
     stamp = time.strftime("%Y-%m-%d %H:%M")
     print(f"\nTracker benchmark, {stamp}, {platform.node()} ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs), Python {platform.python_version()}; CMC {args.cmc} for both; "
-          f"embeddings: {data.model}; BoxMOT at its constructor defaults")
-    print(format_table(results, extra))
+          f"{os.cpu_count()} CPUs), Python {platform.python_version()}; CMC {args.cmc} for all; "
+          f"embeddings: {data.model}; BoxMOT at its constructor defaults (BoostTrack: its ++ "
+          f"switches on); Ultralytics at its packaged YAML, our embeddings as native ReID for "
+          f"BoT-SORT and Deep OC-SORT, ReID off elsewhere")
+    print(format_table(results, extra, peer_only))
     compact = {seq: {name: {side: (None if s is None else {k: s[k] for k in
                                                              ("HOTA", "IDF1", "MOTA", "IDSW", "ms_p50")})
                             for side, s in both.items()}
                      for name, both in per.items()}
                for seq, per in results.items()}
     (args.out / "results.json").write_text(json.dumps({"results": results, "reentry": extra,
+                                                       "ultralytics_only": peer_only,
                                                        "cmc": args.cmc, "date": stamp}, indent=1))
     print(json.dumps(compact))
     return 0

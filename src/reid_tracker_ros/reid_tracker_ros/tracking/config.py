@@ -38,6 +38,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "inertia": (0.0, 10.0),
     "embedding_weight": (0.0, 10.0),
     "adaptive_weight": (0.0, 10.0),
+    "lambda_iou": (0.0, 10.0),
+    "lambda_mhd": (0.0, 10.0),
+    "lambda_shape": (0.0, 10.0),
     "cmc_scale": (0.05, 1.0),
     "reentry_threshold": (0.0, 2.0),
     "reentry_max_age_s": (1e-3, 1e7),
@@ -72,7 +75,7 @@ class TrackerConfig:
     new_track_score: float = 0.6  # score-split strategies start tracks only from detections >= this
     second_iou_distance: float = 0.5  # 1 - IoU accepted for low-score detections
     fuse_score: bool = False  # IoU similarity multiplied by the detection score (ByteTrack)
-    with_appearance: bool = False  # ByteTrack: IoU/appearance fusion in the first stage (BoT-SORT's)
+    with_appearance: bool = False  # ByteTrack: BoT-SORT's IoU/appearance fusion; BoostTrack: embeddings
     proximity_iou_distance: float = 0.5  # appearance only counts where 1 - IoU <= this (BoT-SORT)
     # OC-SORT
     delta_t: int = 3  # frames between the observations that give a track's direction (OCM)
@@ -80,6 +83,12 @@ class TrackerConfig:
     oru: bool = True  # observation-centric re-update after a gap (OC-SORT, Deep OC-SORT)
     embedding_weight: float = 0.5  # Deep OC-SORT: weight of appearance similarity in the cost
     adaptive_weight: float = 0.5  # Deep OC-SORT: extra weight where appearance is unambiguous
+    # BoostTrack++ (embedding_weight weighs appearance there too, with_appearance switches it on)
+    lambda_iou: float = 0.5  # weight of the confidence-scaled IoU term
+    lambda_mhd: float = 0.25  # weight of the Mahalanobis similarity term
+    lambda_shape: float = 0.25  # weight of the confidence-scaled shape similarity term
+    dlo_boost: bool = True  # raise scores of detections that overlap a track's prediction (DLO)
+    duo_boost: bool = True  # raise scores of detections far from every track (DUO)
     # camera-motion compensation: "none" | "sparse_flow" | "ecc" (needs frames in update())
     cmc: str = "none"
     cmc_scale: float = 0.5  # CMC runs on the grey image resized by this factor

@@ -18,6 +18,10 @@ trackers are small subclasses:
   against the last observed boxes (OCR); re-update after gaps (ORU, in the tracker).
 - Deep OC-SORT: OC-SORT with adaptively weighted appearance similarity and a
   confidence-dependent feature EMA.
+- BoostTrack++: detection scores boosted before association (DLO: detections that look like a
+  track's occluded target; DUO: confident-looking detections far from every track), then one
+  stage maximising IoU + confidence-scaled IoU and shape similarity + Mahalanobis similarity
+  (+ appearance), with per-track confidence from its age and time since update.
 
 Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.config`).
 """
@@ -364,6 +368,12 @@ class Strategy(ABC):
         """Per-detection EMA weight of the matched track's old feature; None: the config's."""
         return None
 
+    def detection_scores(self, ctx: FrameContext) -> np.ndarray | None:
+        """This frame's detection scores as the stages, selectors and births see them (BoostTrack
+        raises some before association); None: the detector's. Kalman updates and reported
+        track scores keep the detector's scores."""
+        return None
+
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.stages: list[Stage] = self.build_stages(config)
@@ -376,6 +386,9 @@ class Strategy(ABC):
         return make_kalman_filter(config.kalman_filter)
 
     def associate(self, ctx: FrameContext) -> Association:
+        scores = self.detection_scores(ctx)
+        if scores is not None:
+            ctx.scores = scores  # the per-frame cache every selector and birth_mask reads
         tracks = np.arange(ctx.num_tracks)
         dets = np.arange(ctx.num_detections)
         found = []
@@ -505,3 +518,202 @@ class DeepOcSortStrategy(OcSortStrategy):
         trust = np.clip((np.asarray(scores, np.float64) - sigma) / (1.0 - sigma), 0.0, 1.0)
         af = self.config.ema_alpha
         return af + (1.0 - af) * (1.0 - trust)
+
+
+# ---------------------------------------------------------------------- BoostTrack++
+# Constants of BoostTrack++ (Stanojevic & Todorovic), not settings: the method is defined by them.
+CHI2INV99_4 = 13.2767  # squared Mahalanobis distance, 4 dof, 99%: beyond it a pair is implausible
+TRACK_CONFIDENCE_DECAY = 0.9  # per frame of youth (first frames) or of being unobserved
+TRACK_CONFIDENCE_WARMUP = 7  # a track younger than this many frames is not trusted fully yet
+BUFFER_DETECTION, BUFFER_TRACK = 0.25, 0.5  # soft BIoU: box growth per unit of track doubt
+SOFT_BOOST_MIX, SOFT_BOOST_POWER = 0.65, 1.5  # DLO: s' = max(s, mix * s + (1 - mix) * S^power)
+VISIBLE_SIMILARITY, VISIBLE_SIMILARITY_FLOOR = 0.95, 0.8  # DLO: "clearly the track's target"
+DUO_OVERLAP = 0.3  # DUO: of overlapping far-away candidates only the most confident is raised
+
+
+def track_confidence(ages: np.ndarray, frames_since_update: np.ndarray) -> np.ndarray:
+    """(M,) BoostTrack's trust in each track's prediction: ``0.9^(7 - age)`` while the track is
+    younger than 7 frames (its velocity is still settling), else ``0.9^(frames unobserved - 1)``."""
+    ages = np.asarray(ages, np.float64)
+    fsu = np.asarray(frames_since_update, np.float64)
+    young = ages < TRACK_CONFIDENCE_WARMUP
+    exponent = np.where(young, TRACK_CONFIDENCE_WARMUP - ages, np.maximum(fsu - 1.0, 0.0))
+    return TRACK_CONFIDENCE_DECAY ** exponent
+
+
+def soft_biou(track_boxes: np.ndarray, confidences: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
+    """(M, N) soft buffered IoU: before the IoU, each track's box grows by ``0.5 * (1 - c)`` of
+    its width/height on every side and each detection by ``0.25 * (1 - c)`` of its own, ``c``
+    the track's confidence; uncertain (young or unobserved) tracks reach farther."""
+    t = np.asarray(track_boxes, np.float64).reshape(-1, 4)
+    d = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    if len(t) == 0 or len(d) == 0:
+        return np.zeros((len(t), len(d)))
+    doubt = (1.0 - np.clip(np.asarray(confidences, np.float64), 0.0, 1.0))[:, None, None]  # (M,1,1)
+    t_wh = np.maximum(t[:, 2:] - t[:, :2], 0.0)[:, None, :]  # (M,1,2)
+    d_wh = np.maximum(d[:, 2:] - d[:, :2], 0.0)[None, :, :]  # (1,N,2)
+    t_lo = t[:, None, :2] - BUFFER_TRACK * doubt * t_wh
+    t_hi = t[:, None, 2:] + BUFFER_TRACK * doubt * t_wh
+    d_lo = d[None, :, :2] - BUFFER_DETECTION * doubt * d_wh
+    d_hi = d[None, :, 2:] + BUFFER_DETECTION * doubt * d_wh
+    inter = np.prod(np.maximum(np.minimum(t_hi, d_hi) - np.maximum(t_lo, d_lo), 0.0), axis=2)
+    union = np.prod(t_hi - t_lo, axis=2) + np.prod(d_hi - d_lo, axis=2) - inter
+    return np.clip(inter / np.maximum(union, 1e-12), 0.0, 1.0)
+
+
+def shape_similarity(track_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
+    """(M, N) ``exp(-(|w_t - w_d| / max(w) + |h_t - h_d| / max(h)))``: 1 for equal sizes."""
+    t = np.asarray(track_boxes, np.float64).reshape(-1, 4)
+    d = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    t_wh = np.maximum(t[:, 2:] - t[:, :2], 1e-9)[:, None, :]
+    d_wh = np.maximum(d[:, 2:] - d[:, :2], 1e-9)[None, :, :]
+    rel = np.abs(t_wh - d_wh) / np.maximum(t_wh, d_wh)
+    return np.exp(-rel.sum(axis=2))
+
+
+def mahalanobis_similarity(sq_distance: np.ndarray, limit: float = CHI2INV99_4) -> np.ndarray:
+    """(M, N) per track, a softmax over detections of ``limit - d²`` (closest detection highest);
+    pairs beyond ``limit`` get 0 (they still count in the softmax, as in BoostTrack)."""
+    d2 = np.asarray(sq_distance, np.float64)
+    if d2.size == 0:
+        return np.zeros(d2.shape)
+    inside = d2 <= limit  # False for NaN
+    e = np.exp(-np.where(inside, d2, limit))  # exp(limit - d²) / exp(limit): the same softmax
+    sim = e / e.sum(axis=1, keepdims=True)
+    sim[~inside] = 0.0
+    return sim
+
+
+def _track_ages(ctx: FrameContext) -> np.ndarray:
+    return np.fromiter((t.age for t in ctx.tracks), np.int64, ctx.num_tracks)
+
+
+def boost_track_confidence(ctx: FrameContext) -> np.ndarray:
+    """(M,) :func:`track_confidence` of this frame's tracks, computed once per frame."""
+    conf = ctx.__dict__.get("_boost_track_confidence")
+    if conf is None:
+        conf = track_confidence(_track_ages(ctx), ctx.frames_since_update)
+        ctx.__dict__["_boost_track_confidence"] = conf
+    return conf
+
+
+class BoostStage(Stage):
+    """BoostTrack++'s association: maximise ``IoU + l_iou * c * IoU + l_mhd * Mahalanobis
+    similarity + l_shape * c * shape similarity (+ w_emb * cosine similarity)`` with ``c`` the
+    detection score times the track confidence (0 where IoU < 1 - ``max_distance``). A pair needs
+    IoU >= 1 - ``max_distance``, or (with appearance) half of it and cosine distance <=
+    ``max_cosine``."""
+
+    def __init__(self, max_distance: float, lambda_iou: float, lambda_mhd: float,
+                 lambda_shape: float, embedding_weight: float = 0.0, max_cosine: float = 0.25,
+                 track_selector: Selector | None = None, det_selector: Selector | None = None) -> None:
+        super().__init__(max_distance, track_selector, det_selector)
+        self.lambda_iou = float(lambda_iou)
+        self.lambda_mhd = float(lambda_mhd)
+        self.lambda_shape = float(lambda_shape)
+        self.embedding_weight = float(embedding_weight)
+        self.max_cosine = float(max_cosine)
+
+    def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
+        pred = ctx.predicted_boxes[track_rows]
+        boxes = ctx.detections.boxes[det_cols]
+        iou = iou_matrix(pred, boxes)
+        min_iou = 1.0 - self.max_distance
+        conf = boost_track_confidence(ctx)[track_rows][:, None] * ctx.scores[det_cols][None, :]
+        conf[iou < min_iou] = 0.0
+        sim = iou * (1.0 + self.lambda_iou * conf)
+        if self.lambda_mhd:
+            gd = ctx.gating_distance()[np.ix_(track_rows, det_cols)]
+            sim += self.lambda_mhd * mahalanobis_similarity(gd)
+        if self.lambda_shape:
+            sim += self.lambda_shape * conf * shape_similarity(pred, boxes)
+        valid = iou >= min_iou
+        if self.embedding_weight > 0 and ctx.has_embeddings:
+            emb = 1.0 - ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            emb[~ctx.has_features[track_rows]] = 0.0
+            sim += self.embedding_weight * emb
+            valid |= (iou >= 0.5 * min_iou) & (emb >= 1.0 - self.max_cosine)
+        cost = -sim
+        cost[~valid] = GATED_COST
+        return cost
+
+    def assign(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> Association:
+        m, ur, uc = linear_assignment(self.cost(ctx, track_rows, det_cols), 0.5 * GATED_COST)
+        matches = np.stack([track_rows[m[:, 0]], det_cols[m[:, 1]]], axis=1)
+        return matches, track_rows[ur], det_cols[uc]
+
+
+def dlo_boost(scores: np.ndarray, similarity: np.ndarray, frames_since_update: np.ndarray,
+              threshold: float) -> np.ndarray:
+    """Detection-likelihood boost (BoostTrack++'s soft + varying-threshold form): a detection
+    that resembles a track's prediction (``similarity`` (M, N), in [0, 1]) is probably that
+    target, partly occluded, so its score is raised towards ``S^1.5``; one that resembles it very
+    closely (> 0.95 for a track seen last frame, > 0.8 for one unseen longer) is raised just past
+    ``threshold`` so it is matched."""
+    s = np.asarray(scores, np.float64).copy()
+    if similarity.size == 0:
+        return s
+    best = similarity.max(axis=0)
+    s = np.maximum(s, SOFT_BOOST_MIX * s + (1.0 - SOFT_BOOST_MIX) * best ** SOFT_BOOST_POWER)
+    need = np.maximum(VISIBLE_SIMILARITY - (np.asarray(frames_since_update, np.float64) - 1.0),
+                      VISIBLE_SIMILARITY_FLOOR)
+    visible = (similarity > need[:, None]).any(axis=0)
+    s[visible] = np.maximum(s[visible], threshold + 1e-5)
+    return s
+
+
+def duo_boost(scores: np.ndarray, boxes: np.ndarray, sq_distance: np.ndarray,
+              threshold: float) -> np.ndarray:
+    """Detection-of-unmatched boost: a below-``threshold`` detection implausible for every track
+    (all squared Mahalanobis distances > 99% chi-square) is likely a new target the detector
+    doubts; it is raised to just past ``threshold`` unless an overlapping (IoU > 0.3) such
+    candidate scores higher (one per group)."""
+    s = np.asarray(scores, np.float64).copy()
+    if sq_distance.size == 0:
+        return s
+    cand = np.flatnonzero((sq_distance.min(axis=0) > CHI2INV99_4) & (s < threshold))
+    if len(cand) == 0:
+        return s
+    overlap = iou_matrix(boxes[cand], boxes[cand]) > DUO_OVERLAP
+    np.fill_diagonal(overlap, False)
+    rival = np.where(overlap, s[cand][None, :], -np.inf).max(axis=1)
+    s[cand[s[cand] >= rival]] = threshold + 1e-4
+    return s
+
+
+@register_strategy
+class BoostTrackStrategy(Strategy):
+    """BoostTrack++: detection scores boosted (DLO, DUO), then one :class:`BoostStage` over all
+    tracks and the detections scoring >= ``high_score`` after boosting; births from those
+    scoring >= ``new_track_score``. Appearance (``with_appearance``) adds cosine similarity."""
+
+    name = "boosttrack"
+
+    @property
+    def uses_appearance(self) -> bool:  # type: ignore[override]
+        return self.config.with_appearance
+
+    def build_stages(self, config: TrackerConfig) -> list[Stage]:
+        return [BoostStage(config.max_iou_distance, config.lambda_iou, config.lambda_mhd,
+                           config.lambda_shape,
+                           config.embedding_weight if config.with_appearance else 0.0,
+                           config.max_cosine_distance, det_selector=select_high)]
+
+    def detection_scores(self, ctx: FrameContext) -> np.ndarray | None:
+        cfg = self.config
+        if ctx.num_tracks == 0 or ctx.num_detections == 0 or not (cfg.dlo_boost or cfg.duo_boost):
+            return None
+        scores = ctx.scores
+        gd = ctx.gating_distance()
+        boxes = ctx.detections.boxes
+        if cfg.dlo_boost:
+            pred = ctx.predicted_boxes
+            similarity = (mahalanobis_similarity(gd) + shape_similarity(pred, boxes)
+                          + soft_biou(pred, boost_track_confidence(ctx), boxes)) / 3.0
+            scores = dlo_boost(scores, similarity, ctx.frames_since_update, cfg.high_score)
+        if cfg.duo_boost:
+            scores = duo_boost(scores, boxes, gd, cfg.high_score)
+        return scores
+
+    def birth_mask(self, ctx: FrameContext, det_cols: np.ndarray) -> np.ndarray:
+        return ctx.scores[det_cols] >= ctx.config.new_track_score

@@ -1,0 +1,57 @@
+"""The tracker benchmark's peer plumbing that runs without the benchmark environment."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from reid_tracker_ros.tools import bench_tracker as bench
+
+
+def test_ultralytics_detections_are_results_like():
+    xyxy = np.array([[10, 20, 50, 120], [200, 40, 230, 100], [5, 5, 6, 6]], np.float64)
+    d = bench.UltralyticsDetections(xyxy, [0.9, 0.4, 0.2])
+    assert len(d) == 3 and d.cls.tolist() == [0, 0, 0]
+    assert d.xywh[0].tolist() == [30, 70, 40, 100] and d.xywh[1].tolist() == [215, 70, 30, 60]
+    sub = d[d.conf >= 0.3]
+    assert len(sub) == 2 and sub.xyxy.tolist() == xyxy[:2].tolist() and sub.xywh.tolist() == d.xywh[:2].tolist()
+    assert not hasattr(d, "xywhr")  # Ultralytics reads oriented boxes when this exists
+
+
+def test_peer_tables():
+    assert bench.BOXMOT_CLASSES["boosttrack"] == "BoostTrack"
+    assert set(bench.ULTRALYTICS_TRACKERS) <= set(bench.strategy_names())
+    assert not set(bench.ULTRALYTICS_ONLY) & set(bench.strategy_names())
+    # BoxMOT's BoostTrack runs with embeddings exactly when our preset does
+    assert bench.boxmot_uses_embeddings("boosttrack") is bench.preset_config("boosttrack").with_appearance
+    assert bench.ultralytics_reid("botsort") and not bench.ultralytics_reid("bytetrack")
+    assert not bench.ultralytics_reid("boosttrack")  # Ultralytics has no BoostTrack
+
+
+def test_table_has_a_column_group_per_peer():
+    s = {"HOTA": 70.0, "MOTA": 80.0, "IDF1": 90.0, "IDSW": 3, "ms_p50": 0.5, "ms_p95": 1.0}
+    peer = dict(s, ms_p50=2.0)
+    table = bench.format_table({"SEQ": {"bytetrack": {"ours": s, "boxmot": None, "ultralytics": peer},
+                                        "boosttrack": {"ours": s, "boxmot": peer, "ultralytics": None}}},
+                               peer_only={"SEQ": {"tracktrack": peer}})
+    lines = table.splitlines()
+    assert "BoxMOT" in lines[0] and "Ultralytics" in lines[0]
+    byte = next(line for line in lines if " bytetrack " in line)
+    assert byte.rstrip().endswith("-      4.0")  # no BoxMOT ratio, Ultralytics 2.0 / 0.5
+    boost = next(line for line in lines if " boosttrack " in line)
+    assert boost.rstrip().endswith("4.0        -")
+    assert "(Ultralytics only)" in next(line for line in lines if "tracktrack" in line)
+
+
+def test_last_line_keeps_its_keys_and_adds_ultralytics(tmp_path, capsys):
+    from reid_tracker_ros.mot.synthetic import generate_sequence
+
+    seq = generate_sequence(tmp_path, name="TINY", frames=12, width=320, height=240, n_people=3, seed=4)
+    assert bench.main(["--seq", str(seq), "--trackers", "boosttrack", "sort", "--embedder", "none",
+                       "--no-boxmot", "--no-ultralytics", "--out", str(tmp_path / "out")]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for name in ("boosttrack", "sort"):
+        entry = last["TINY"][name]
+        assert set(entry) == {"ours", "boxmot", "ultralytics"}
+        assert entry["boxmot"] is None and entry["ultralytics"] is None
+        assert set(entry["ours"]) == {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"}
