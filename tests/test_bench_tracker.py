@@ -52,6 +52,7 @@ def test_last_line_keeps_its_keys_and_adds_ultralytics(tmp_path, capsys):
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for name in ("boosttrack", "sort"):
         entry = last["TINY"][name]
-        assert set(entry) == {"ours", "boxmot", "ultralytics"}
+        assert set(entry) == {"ours", "ours_motion_only", "boxmot", "ultralytics"}
         assert entry["boxmot"] is None and entry["ultralytics"] is None
+        assert entry["ours_motion_only"] == entry["ours"]  # no features: the same run
         assert set(entry["ours"]) == {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"}
