@@ -13,8 +13,8 @@ appearance (BoT-SORT, Deep OC-SORT); otherwise their packaged YAML settings, ReI
 
 Accuracy is TrackEval's (HOTA, MOTA, IDF1, IDSW through :mod:`reid_tracker_ros.mot.metrics`);
 speed is the wall time of each tracker's per-frame update call (median and 95th percentile),
-measured in the same process, one tracker after the other. Camera-motion compensation is off
-for every side by default (``--cmc on`` turns it on for all, with each side's own method).
+measured in the same process, one tracker after the other. Camera-motion compensation is on
+for every side by default, each with its own method, as in our presets (``--cmc off``: none).
 
 The last line printed is one JSON object:
 ``{"<sequence>": {"<tracker>": {"ours": {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"},
@@ -380,8 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=300, help="length of the synthetic sequences")
     ap.add_argument("--max-frames", type=int, default=None, help="only the first N frames of --seq")
     ap.add_argument("--trackers", nargs="*", default=list(strategy_names()), choices=strategy_names())
-    ap.add_argument("--cmc", choices=("off", "on"), default="off",
-                    help="camera-motion compensation for both sides (default off)")
+    ap.add_argument("--cmc", choices=("off", "on"), default="on",
+                    help="camera-motion compensation for every side, each with its own method "
+                         "(default on, as in our presets; off: for no side)")
     ap.add_argument("--embedder", default="default", help="our embedder model ('default' or a path)")
     ap.add_argument("--reentry-compare", action="store_true",
                     help="also run our appearance trackers with the re-entry gallery switched the "

@@ -23,6 +23,8 @@ import numpy as np
 
 CMC_METHODS = ("none", "sparse_flow", "ecc")
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+MIN_INLIERS = 12  # sparse flow: corners that must agree on the camera's motion
+MIN_INLIER_RATIO = 0.5  # ... and the share of all tracked corners they must be
 
 
 def to_grey(image: np.ndarray, scale: float) -> np.ndarray:
@@ -117,7 +119,10 @@ class CameraMotionEstimator:
             return None
         affine, inliers = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC,
                                                       ransacReprojThreshold=1.0)
-        if affine is None or inliers is None or inliers.sum() < 4:
+        # an estimate most tracked corners disagree with is noise (sensor noise, flicker, a
+        # scene of moving people): no compensation beats a wrong one
+        if (affine is None or inliers is None or inliers.sum() < MIN_INLIERS
+                or inliers.sum() < MIN_INLIER_RATIO * ok.sum()):
             return None
         return affine
 
