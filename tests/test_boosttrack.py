@@ -140,7 +140,7 @@ def test_dlo_boost_keeps_a_partly_occluded_track():
     results = {}
     for boost in (True, False):
         tracker = build_tracker({"strategy": "boosttrack", "dlo_boost": boost, "duo_boost": boost,
-                                 "max_age": 3})
+                                 "max_age": 3, "n_init": 3, "high_score": 0.6, "new_track_score": 0.6})
         ids, matched_while_occluded = [], []
         for t in range(40):
             occluded = 10 <= t < 20
@@ -162,7 +162,8 @@ def test_duo_boost_starts_a_doubtful_new_target_far_from_every_track():
     (from the second frame: DUO needs tracks to be far from), which DLO then keeps."""
     born = {}
     for duo in (True, False):
-        tracker = build_tracker({"strategy": "boosttrack", "duo_boost": duo, "dlo_boost": True})
+        tracker = build_tracker({"strategy": "boosttrack", "duo_boost": duo, "dlo_boost": True,
+                                 "n_init": 3, "high_score": 0.6, "new_track_score": 0.6})
         for t in range(8):
             snap = tracker.update(dets([box_at(100 + 2 * t, 200), box_at(600, 200)], [0.9, 0.5]))
         born[duo] = len(snap)
