@@ -84,18 +84,21 @@ class TrackerNode(ManagedNode):
 
     def create_inputs(self) -> list:
         q = data_qos(self.params["queue_depth"])
-        inputs = [self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_embedded, q)]
-        if self.fallback is not None:
-            self.fallback.clear()
-            inputs.append(self.create_subscription(DetectionArray, "detections", self.on_detections, q))
-            inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
+        inputs = []
         if self._frames is not None:
+            # created first: the executor serves ready subscriptions in creation order, so a frame's
+            # image waiting next to its detections is cached before they are tracked
             self._frames.clear()
             if self.params["image_transport"] == "compressed":
                 inputs.append(self.create_subscription(Image, DECODED_TOPIC, self.on_image, q))
             else:
                 inputs.append(self.create_subscription(Image, "image", self.on_image,
                                                        image_qos(self.params["image_qos"], FRAME_CACHE)))
+        inputs.append(self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_embedded, q))
+        if self.fallback is not None:
+            self.fallback.clear()
+            inputs.append(self.create_subscription(DetectionArray, "detections", self.on_detections, q))
+            inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
         return inputs
 
     def release_resources(self) -> None:
