@@ -61,10 +61,10 @@ def build_detector(backend: str, **params: Any):
     :class:`PublicDetections` filter (no inference: boxes come with the data).
     """
     key = str(backend).strip().lower()
-    if key == "ultralytics":
-        from .ultralytics_backend import UltralyticsDetector
+    if key == "ultralytics":  # the model on OpenVINO / ONNX Runtime, or in ultralytics' own loop
+        from .yolo_runtime import build_yolo_detector
 
-        return _call_with_params(UltralyticsDetector, key, params)
+        return _call_with_params(build_yolo_detector, key, params)
     if key == "public":
         from .public import PublicDetections
 
