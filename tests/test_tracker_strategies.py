@@ -180,7 +180,7 @@ def test_mahalanobis_gate_rejects_a_distant_look_alike(name):
 
 def test_strongsort_uses_ema_features_and_nsa():
     tracker = build_tracker("strongsort")
-    assert tracker.strategy.scale_noise_by_confidence and tracker.config.cmc == "none"  # CMC is opt-in (README: known limits)
+    assert tracker.strategy.scale_noise_by_confidence and tracker.config.cmc == "ecc"
     stages = tracker.strategy.stages
     assert stages[0].use_ema and isinstance(stages[1], IoUStage)
 
