@@ -24,14 +24,14 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	@$(RUN) python -m reid_tracker_ros.demo --frames $(FRAMES)
+	@$(RUN) python -m reid_tracker_ros.tools.demo --frames $(FRAMES)
 
 test: setup
 	@$(RUN) python -m pytest tests -q -ra $(PYTEST_ARGS)
 
 eval: setup
 	@test -n "$(SEQ)" || { echo "usage: make eval SEQ=<MOTChallenge sequence folder> [TRACKER=...] [DETECTOR=public|yolo]"; exit 2; }
-	@$(RUN) python -m reid_tracker_ros.evaluate --seq "$(SEQ)" $(if $(TRACKER),--tracker $(TRACKER)) $(if $(DETECTOR),--detector $(DETECTOR)) $(EVAL_ARGS)
+	@$(RUN) python -m reid_tracker_ros.tools.evaluate --seq "$(SEQ)" $(if $(TRACKER),--tracker $(TRACKER)) $(if $(DETECTOR),--detector $(DETECTOR)) $(EVAL_ARGS)
 
 # ReID evaluation (rank-1/5, mAP, with and without k-reciprocal re-ranking) of a model on any
 # Market-1501-layout folder; MODEL defaults to the shipped default model. Last line: one JSON object.
@@ -41,13 +41,13 @@ reid-eval: setup
 
 SOAK_FRAMES ?= 10000
 soak: setup
-	@$(RUN) python -m reid_tracker_ros.soak --frames $(SOAK_FRAMES) $(SOAK_ARGS)
+	@$(RUN) python -m reid_tracker_ros.tools.soak --frames $(SOAK_FRAMES) $(SOAK_ARGS)
 
 # Our trackers against BoxMOT's on the same detections and embeddings; default: two synthetic
 # sequences. boxmot lives only in .venv-bench (scripts/setup_bench_env.sh), never in .venv.
 bench-tracker: setup
 	@bash scripts/setup_bench_env.sh
-	@$(RUN) nice -n 5 "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.bench_tracker $(if $(SEQ),--seq $(SEQ)) $(BENCH_ARGS)
+	@$(RUN) nice -n 5 "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_tracker $(if $(SEQ),--seq $(SEQ)) $(BENCH_ARGS)
 
 # The camera graph against Ultralytics' own `model.track` loop on the same video frames, weights
 # and imgsz, in one run; then realtime latency, and a generated sequence lockstep vs realtime.

@@ -16,9 +16,15 @@ from rclpy.node import Node
 from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, TrackArray
 from sensor_msgs.msg import CompressedImage, Image
 
-from reid_tracker_ros.graph import PUBLIC_DETECTIONS_TOPIC
+from reid_tracker_ros.topics import DEFAULT_PUBLIC_DETECTIONS_TOPIC as PUBLIC_DETECTIONS_TOPIC
 from reid_tracker_ros.ros.conversions import fill_image_msg, float32_array, stamp_to_ns
-from reid_tracker_ros.ros.diagnostics import status_level, status_values
+from reid_tracker_ros.ros.diagnostics import status_values
+
+
+def status_level(status) -> int:
+    """A DiagnosticStatus level as an int (rclpy gives bytes for the byte field)."""
+    level = status.level
+    return level[0] if isinstance(level, (bytes, bytearray)) else int(level)
 from reid_tracker_ros.ros.qos import data_qos
 
 TRANSITIONS = {"configure": Transition.TRANSITION_CONFIGURE, "activate": Transition.TRANSITION_ACTIVATE,

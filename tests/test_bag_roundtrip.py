@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader
 
-from reid_tracker_ros.mot.bag_reader import BagFrames, detections_to_numpy, image_to_numpy
+from reid_tracker_ros.mot.bag_reader import BagFrames, image_to_numpy
+
+
+def detections_to_numpy(msg):
+    """(tlwh (N, 4), scores (N,), class_ids (N,)) of a DetectionArray read from a bag."""
+    dets = msg.detections
+    tlwh = np.array([[d.x, d.y, d.width, d.height] for d in dets], dtype=np.float64).reshape(-1, 4)
+    return (tlwh, np.array([d.score for d in dets], dtype=np.float64),
+            np.array([d.class_id for d in dets], dtype=np.int64))
 from reid_tracker_ros.mot.bag_writer import (
     DEFAULT_START_TIME_NS,
     SEQUENCE_INFO_TOPIC,

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from test_launch_files import Node, SetEnvironmentVariable, _check_nodes, _expand, _load, launch_stub  # noqa: F401
 
-from reid_tracker_ros.graph import VISUALIZER_TOPICS, rviz_config_path
+from reid_tracker_ros.graph import rviz_config_path
+from reid_tracker_ros.topics import VISUALIZER_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reid_tracker_ros.ros.conversions import (ImageConversionError, detection_msgs_from, detections_from_msg_list,
-                                              embeddings_from_msg, fill_image_msg, float32_array, image_to_rgb,
-                                              sanitize_detections, track_msgs_from)
+from reid_tracker_ros.ros.conversions import (detection_msgs_from, detections_from_msg_list, embeddings_from_msg, fill_image_msg, float32_array, sanitize_detections, track_msgs_from)
+
+from reid_tracker_ros.images import ImageConversionError, image_to_rgb
 from reid_tracker_ros.types import Detections, TrackSnapshot, TrackState
 
 import reid_msgs.msg as reid  # noqa: E402  (make setup builds them; a missing one must fail, not skip)

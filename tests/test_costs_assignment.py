@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from reid_tracker_ros.tracking.assignment import linear_assignment
 from reid_tracker_ros.tracking.costs import (GATED_COST, cosine_distance, fuse_motion, gate_cost,
                                              iou_distance, iou_matrix, nearest_neighbor_distance,
-                                             normalize_rows, threshold_cost)
+                                             threshold_cost)
+from reid_tracker_ros.vectors import normalize_rows
 
 # ---------------------------------------------------------------------------- IoU
 

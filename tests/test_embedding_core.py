@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from reid_tracker_ros.embedding import (CropPreprocessor, ModelMetadata, OnnxRuntimeBackend, TensorRTBackend,
-                                        build_tiny_model, crop_and_resize, export_tiny_model, l2_normalize_rows,
+                                        build_tiny_model, crop_and_resize, export_tiny_model,
                                         load_embedder, metadata_path, pixel_boxes, read_metadata, write_metadata)
 from reid_tracker_ros.embedding.backends import resolve_ort_providers
+from reid_tracker_ros.vectors import normalize_rows
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -181,7 +182,7 @@ def test_metadata_missing_file(tmp_path):
 
 def test_l2_normalize_rows_handles_zero_and_nan():
     x = np.array([[3.0, 4.0], [0.0, 0.0], [np.nan, 1.0]], np.float32)
-    out = l2_normalize_rows(x)
+    out = normalize_rows(x, out=x)
     np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0], [0.0, 0.0]], atol=1e-7)
 
 

@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
-from reid_tracker_ros import evaluate  # noqa: E402
+from reid_tracker_ros.tools import evaluate  # noqa: E402
 from reid_tracker_ros.mot.io import read_detections, write_results  # noqa: E402
 from reid_tracker_ros.mot.metrics import evaluate_mot  # noqa: E402
 from reid_tracker_ros.mot.synthetic import generate_sequence  # noqa: E402

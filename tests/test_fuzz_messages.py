@@ -10,9 +10,10 @@ from reid_msgs.msg import Detection, EmbeddedDetectionArray
 from sensor_msgs.msg import CompressedImage, Image
 
 from reid_tracker_ros.fallback import MotionFallback
-from reid_tracker_ros.ros.conversions import (SUPPORTED_ENCODINGS, ImageConversionError, compressed_to_rgb,
-                                              detection_msgs_from, detections_from_msg_list, embeddings_from_msg,
-                                              float32_array, image_to_rgb, sanitize_detections, uint8_array)
+from reid_tracker_ros.ros.conversions import (detection_msgs_from, detections_from_msg_list,
+                                              embeddings_from_msg, float32_array, sanitize_detections,
+                                              uint8_array)
+from reid_tracker_ros.images import SUPPORTED_ENCODINGS, ImageConversionError, compressed_to_rgb, image_to_rgb
 from reid_tracker_ros.stats import StampOrder, StampVerdict
 from reid_tracker_ros.tracking import build_tracker
 

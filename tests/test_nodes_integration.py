@@ -19,7 +19,8 @@ from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Tra
 from sensor_msgs.msg import Image  # noqa: E402
 
 from ros_probe import GraphProbe  # noqa: E402
-from reid_tracker_ros.graph import PUBLIC_DETECTIONS_TOPIC, evaluation_pipeline, image_subscriber_count, pipeline  # noqa: E402
+from reid_tracker_ros.graph import evaluation_pipeline, image_subscriber_count, pipeline  # noqa: E402
+from reid_tracker_ros.topics import DEFAULT_PUBLIC_DETECTIONS_TOPIC as PUBLIC_DETECTIONS_TOPIC  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 
 from reid_tracker_ros.ros.conversions import fill_image_msg, float32_array, stamp_to_ns  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reid_tracker_ros import evaluate  # noqa: E402
+from reid_tracker_ros.tools import evaluate  # noqa: E402
 from reid_tracker_ros.mot.io import SequenceInfo, write_seqinfo  # noqa: E402
 from reid_tracker_ros.mot.metrics import evaluate_mot  # noqa: E402
 

@@ -8,7 +8,7 @@ import sys
 
 
 def test_short_soak_answers_every_frame_with_flat_memory(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "reid_tracker_ros.soak", "--frames", "300", "--window", "100",
+    proc = subprocess.run([sys.executable, "-m", "reid_tracker_ros.tools.soak", "--frames", "300", "--window", "100",
                            "--out", str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])

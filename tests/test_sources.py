@@ -155,7 +155,8 @@ def _source_runner(tmp_path, uri: str, **overrides):
 
 
 def test_source_node_publishes_every_frame_with_camera_info(ros_context, tmp_path):
-    from reid_tracker_ros.ros.conversions import image_to_rgb, stamp_to_ns
+    from reid_tracker_ros.ros.conversions import stamp_to_ns
+    from reid_tracker_ros.images import image_to_rgb
 
     seq = make_mot_sequence(tmp_path)
     probe = _Probe(answer=False)

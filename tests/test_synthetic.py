@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from reid_tracker_ros.mot.io import frame_paths, read_detections, read_ground_truth, read_seqinfo
-from reid_tracker_ros.mot.synthetic import _make_appearance, generate_sequence, main, render_person
+from reid_tracker_ros.mot.persons import make_appearance
+from reid_tracker_ros.mot.synthetic import generate_sequence, main, render_person
 
 SMALL = dict(frames=20, width=320, height=240, n_people=5)
 
@@ -119,7 +120,7 @@ def test_camera_jitter_shifts_boxes_consistently(tmp_path):
 
 
 def test_render_person_silhouette():
-    app = _make_appearance(0, np.random.default_rng(0))
+    app = make_appearance(0, np.random.default_rng(0))
     patch = render_person(app, 120, 0.3, facing_right=True)
     assert patch.shape[0] == 120 and patch.shape[2] == 4
     alpha = patch[..., 3] > 0
@@ -154,7 +155,8 @@ def test_contact_sheet_draws_the_results(tmp_path):
     import cv2
 
     from reid_tracker_ros.mot.io import read_ground_truth, write_results
-    from reid_tracker_ros.mot.visualize import contact_sheet, id_colour
+    from reid_tracker_ros.tools.contact_sheet import contact_sheet
+    from reid_tracker_ros.visualization.colours import id_colour
 
     seq = generate_sequence(tmp_path, name="SHEET", frames=8, width=320, height=240, n_people=3, seed=1)
     gt = read_ground_truth(seq / "gt" / "gt.txt")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reid_tracker_ros import demo_video
+from reid_tracker_ros.tools import demo_video
 
 FRAMES = 3
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reid_tracker_ros.mot.visualize import id_colour
+from reid_tracker_ros.visualization.colours import id_colour
 from reid_tracker_ros.types import TrackSnapshot, TrackState
 from reid_tracker_ros.visualization import (METHOD_DEPTH, METHOD_GROUND, CameraModel, MarkerBook, TrackVisualizer,
                                             VelocityEstimator, VisualizerSettings, annotate_tracks, depth_to_metres,
@@ -23,6 +23,13 @@ from reid_tracker_ros.visualization.geometry import median_box_depths, up_vector
 
 W, H = 640, 480
 CAM = CameraModel(500.0, 500.0, 320.0, 240.0, W, H)
+
+
+def read_cloud(data, width: int) -> np.ndarray:
+    """PointCloud2 data -> structured array by field name (the inverse of cloud_points)."""
+    dtype = np.dtype({"names": list(cloud.FIELD_NAMES), "formats": ["<f4"] * len(cloud.FIELD_NAMES),
+                      "offsets": [off for _, off, _, _ in cloud.FIELDS], "itemsize": cloud.POINT_STEP})
+    return np.frombuffer(bytes(data), dtype=dtype, count=width)
 
 
 def snapshot(ids, boxes, states=None, since=None) -> TrackSnapshot:
@@ -241,7 +248,7 @@ def test_point_cloud_rows_and_the_pointcloud2_layout():
     back = np.frombuffer(bytes(msg.data), dtype=dtype)
     np.testing.assert_allclose(back["id"], [4, 9])
     np.testing.assert_allclose(np.column_stack([back["x"], back["y"], back["z"]]), pos[[0, 2]])
-    assert cloud.read_cloud(msg.data, msg.width)["vz"].tolist() == [0.0, 1.0]
+    assert read_cloud(msg.data, msg.width)["vz"].tolist() == [0.0, 1.0]
 
 
 # -- the annotated image -------------------------------------------------------------------------
@@ -369,8 +376,10 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from visualization_msgs.msg import MarkerArray
 
-    from reid_tracker_ros.graph import VISUALIZER_TOPICS, camera_pipeline
-    from reid_tracker_ros.ros.conversions import image_to_rgb, stamp_to_ns, track_msgs_from
+    from reid_tracker_ros.graph import camera_pipeline
+    from reid_tracker_ros.topics import VISUALIZER_TOPICS
+    from reid_tracker_ros.ros.conversions import stamp_to_ns, track_msgs_from
+    from reid_tracker_ros.images import image_to_rgb
     from reid_tracker_ros.ros.qos import data_qos
     from reid_tracker_ros.ros.conversions import fill_image_msg
     from reid_tracker_ros.ros.viz_conversions import camera_info_msg
@@ -439,7 +448,7 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
         # 3D: track 3 from depth (4 m), track 12 (lost) from the ground plane; tentative 8 not shown
         cloud_msg = got["points"][first]
         assert cloud_msg.header.frame_id == "camera_color_optical_frame" and cloud_msg.width == 2
-        pts = cloud.read_cloud(cloud_msg.data, cloud_msg.width)
+        pts = read_cloud(cloud_msg.data, cloud_msg.width)
         assert pts["id"].tolist() == [3.0, 12.0]
         assert pts["z"][0] == pytest.approx(4.0, rel=1e-4)
         assert len(got["poses"][first].poses) == 2

@@ -1,5 +1,5 @@
-"""ament_python package for offline ReID/GAN training. Filled by the ReID training issue;
-today it holds the package skeleton so the workspace layout is final."""
+"""ament_python package for offline ReID/GAN training (torch, no ROS); its command-line tools
+are the console scripts below. It depends on reid_tracker_ros's pure cores (package.xml)."""
 from setuptools import find_packages, setup
 
 PACKAGE = "reid_training"
@@ -27,5 +27,6 @@ setup(
         "reid-train = reid_training.train:main",
         "reid-export = reid_training.export:main",
         "reid-adapt = reid_training.adapt_camera:main",
+        "reid-bench-embedder = reid_training.bench_embedder:main",
     ]},
 )

@@ -1,21 +1,18 @@
-"""Node parameter schema and the YAML files that hold their values (no ROS imports).
-
-One source of truth: the values live in ``config/*.yaml`` (ROS 2 parameter-file format,
-``<node>: {ros__parameters: {...}}``). This module only knows each parameter's type, range
-and meaning. Nodes declare their parameters from :data:`PARAMETER_SCHEMA` with the values of
-``config/default.yaml`` as defaults, so ``ros2 run`` without a parameter file still starts
-with the documented defaults, and the local runner and launch files pass the same files.
-"""
+"""Node parameter schema (type, range, meaning) and the YAML files that hold the values
+(``config/*.yaml``, ROS 2 parameter-file format). No ROS imports: nodes, launch files, the
+local runner and the tools all read parameters through here. Tracker settings take their
+names, ranges and preset values from :mod:`reid_tracker_ros.tracking.config`."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-PACKAGE = "reid_tracker_ros"
+from .paths import config_path
+from .tracking.config import RANGES, STRATEGY_PARAMETER, preset_config, strategy_names
+
 DEFAULT_CONFIG = "default.yaml"
 
 
@@ -95,22 +92,19 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         _QOS, _DEPTH, _AUTOSTART, _DIAG, _TRANSPORT,
     ],
     "tracker": [
-        ParamSpec("tracker", str, "tracking strategy: sort, deepsort, strongsort, bytetrack, ocsort, botsort "
-                  "or deepocsort; its settings come from config/trackers/<tracker>.yaml (also the "
-                  "defaults of the parameters marked 'preset'); a value set in a config file overrides "
-                  "the preset", choices=("sort", "deepsort", "strongsort",
-                                                             "bytetrack", "ocsort", "botsort",
-                                                             "deepocsort")),
-        ParamSpec("n_init", int, "consecutive hits before a track is confirmed", 1, 100, from_preset=True),
-        ParamSpec("max_age", int, "frames a lost track is kept before deletion", 1, 10000, dynamic=True,
+        ParamSpec(STRATEGY_PARAMETER, str, f"tracking strategy: {', '.join(strategy_names())}; its settings come "
+                  "from config/trackers/<tracker>.yaml (also the defaults of the parameters marked 'preset'); a "
+                  "value set in a config file overrides the preset", choices=strategy_names()),
+        ParamSpec("n_init", int, "consecutive hits before a track is confirmed", *RANGES["n_init"], from_preset=True),
+        ParamSpec("max_age", int, "frames a lost track is kept before deletion", *RANGES["max_age"], dynamic=True,
                   from_preset=True),
-        ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", 0.0, 1.0, dynamic=True,
-                  from_preset=True),
-        ParamSpec("max_cosine_distance", float, "largest appearance cosine distance accepted", 0.0, 2.0,
+        ParamSpec("max_iou_distance", float, "largest 1-IoU accepted in IoU matching", *RANGES["max_iou_distance"],
                   dynamic=True, from_preset=True),
-        ParamSpec("nn_budget", int, "appearance features kept per track", 1, 10000, from_preset=True),
+        ParamSpec("max_cosine_distance", float, "largest appearance cosine distance accepted",
+                  *RANGES["max_cosine_distance"], dynamic=True, from_preset=True),
+        ParamSpec("nn_budget", int, "appearance features kept per track", *RANGES["nn_budget"], from_preset=True),
         ParamSpec("min_score", float, "detections below this score are ignored (dataset specific: "
-                  "MOT16/17 DPM public detections score below 0)", -1e9, 1e9, dynamic=True),
+                  "MOT16/17 DPM public detections score below 0)", *RANGES["min_score"], dynamic=True),
         ParamSpec("report_lost", bool, "publish lost (unmatched, predicted) tracks too"),
         ParamSpec("appearance_timeout", float, "seconds a frame's detections wait for their appearance "
                   "features before the frame is tracked on motion only (embedder down or slow); 0: always "
@@ -170,56 +164,27 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
 }
 
 
-def package_share_dir() -> Path:
-    """Where config/ and launch/ are: the installed share dir, else the source checkout."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        share = Path(get_package_share_directory(PACKAGE))
-        if (share / "config" / DEFAULT_CONFIG).is_file():
-            return share
-    except Exception:  # noqa: BLE001 - not installed / no ament index: fall back to the tree
-        pass
-    return Path(__file__).resolve().parents[1]  # src/reid_tracker_ros (config, launch are links)
-
-
-def config_path(name_or_path: str | os.PathLike) -> Path:
-    """A config file by path; a bare file name (no directory part) that is not in the current
-    directory is looked up in the package's config/ directory."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path.resolve()
-    if path.parent == Path("."):
-        candidate = package_share_dir() / "config" / path.name
-        if candidate.is_file():
-            return candidate
-        raise FileNotFoundError(f"config file not found: {name_or_path} (nor in {candidate.parent})")
-    raise FileNotFoundError(f"config file not found: {name_or_path}")
-
-
 def preset_defaults(node_name: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values of ``node_name``'s preset-backed parameters (``from_preset``) taken from the preset
     its other values select (the tracker's ``config/trackers/<tracker>.yaml``); {} when none."""
     wanted = [s.name for s in PARAMETER_SCHEMA.get(node_name, ()) if s.from_preset]
-    if not wanted or "tracker" not in values:
+    if not wanted or STRATEGY_PARAMETER not in values:
         return {}
-    from .tracking import preset_config  # lazy: config stays importable without the core
-
-    preset = preset_config(values["tracker"]).to_dict()
+    preset = preset_config(values[STRATEGY_PARAMETER]).to_dict()
     return {k: preset[k] for k in wanted}
 
 
 def load_node_parameters(node_name: str, files: list[str | os.PathLike] | None = None,
-                         with_presets: bool = True) -> dict[str, Any]:
-    """Merge the ``ros__parameters`` of ``node_name`` (or ``/**``) from YAML files, later files win;
-    preset-backed parameters no file sets come from the selected preset (``with_presets``)."""
-    merged = _merge_yaml(node_name, files)
-    if with_presets:
-        merged = {**preset_defaults(node_name, merged), **merged}
-    return merged
+                         overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The values ``node_name`` runs with: the ``ros__parameters`` of ``node_name`` (or ``/**``)
+    from YAML files (later files win), then ``overrides``, then the selected preset's values
+    for preset-backed parameters nothing else set."""
+    merged = {**yaml_parameters(node_name, files), **(overrides or {})}
+    return {**preset_defaults(node_name, merged), **merged}
 
 
-def _merge_yaml(node_name: str, files: list[str | os.PathLike] | None) -> dict[str, Any]:
+def yaml_parameters(node_name: str, files: list[str | os.PathLike] | None) -> dict[str, Any]:
+    """What the files alone say for ``node_name`` (no presets filled in)."""
     merged: dict[str, Any] = {}
     for f in files or [DEFAULT_CONFIG]:
         path = config_path(f)
@@ -243,7 +208,7 @@ def check_config_files(files: list[str | os.PathLike]) -> None:
     for node_name, specs in PARAMETER_SCHEMA.items():
         known = {s.name for s in specs}
         for f in files:
-            unknown = sorted(set(_merge_yaml(node_name, [f])) - known)
+            unknown = sorted(set(yaml_parameters(node_name, [f])) - known)
             if unknown:
                 raise ValueError(f"{config_path(f)}: unknown {node_name} parameter(s) {unknown}; "
                                  f"known: {sorted(known)}")

@@ -18,12 +18,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import check_config_files, config_path, package_share_dir
-
-PACKAGE = "reid_tracker_ros"
-DEFAULT_IMAGE_TOPIC = "/camera/image_raw"
-PUBLIC_DETECTIONS_TOPIC = "/mot/public_detections"
-OUTPUT_TOPICS = {"detections": "detections", "embedded_detections": "embedded_detections", "tracks": "tracks"}
+from .config import check_config_files, load_node_parameters
+from .paths import PACKAGE, config_path, package_share_dir
+from .topics import (CAMERA_INFO, DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, DEFAULT_PUBLIC_DETECTIONS_TOPIC,
+                     DEPTH, IMAGE, PUBLIC_DETECTIONS, tracker_image_input)
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class NodeSpec:
 def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
              image_topic: str = DEFAULT_IMAGE_TOPIC,
              detector_backend: str | None = None,
-             public_detections_topic: str = PUBLIC_DETECTIONS_TOPIC,
+             public_detections_topic: str = DEFAULT_PUBLIC_DETECTIONS_TOPIC,
              tracker: str | None = None,
              embedder_model: str | None = None) -> list[NodeSpec]:
     """detector -> embedder -> tracker. ``config_files`` are applied in order (later wins);
@@ -50,13 +48,13 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
     files = [str(default)] + [str(config_path(f)) for f in config_files if config_path(f) != default]
     check_config_files(files)
     files_t = tuple(files)
-    image_remap = (("image", image_topic),)
+    image_remap = ((IMAGE, image_topic),)
     detector_overrides = {"backend": detector_backend} if detector_backend else {}
     embedder_overrides = {"model": embedder_model} if embedder_model else {}
     tracker_overrides = {"tracker": tracker} if tracker else {}
     return [
         NodeSpec("detector", "detector_node", f"{PACKAGE}.nodes.detector_node", files_t, detector_overrides,
-                 image_remap + (("public_detections", public_detections_topic),)),
+                 image_remap + ((PUBLIC_DETECTIONS, public_detections_topic),)),
         NodeSpec("embedder", "embedder_node", f"{PACKAGE}.nodes.embedder_node", files_t, embedder_overrides,
                  image_remap),
         NodeSpec("tracker", "tracker_node", f"{PACKAGE}.nodes.tracker_node", files_t, tracker_overrides,
@@ -66,18 +64,15 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
 
 def node_parameters(spec: NodeSpec) -> dict:
     """The parameters ``spec``'s node will run with (its files, then its overrides), presets filled."""
-    from .config import load_node_parameters, preset_defaults
-
-    values = {**load_node_parameters(spec.name, list(spec.param_files), with_presets=False), **spec.overrides}
-    return {**preset_defaults(spec.name, values), **values}
+    return load_node_parameters(spec.name, list(spec.param_files), spec.overrides)
 
 
 def image_subscriber_count(specs: list[NodeSpec]) -> int:
     """How many nodes of ``specs`` subscribe to the raw image topic once active, so a file
-    source can wait for all of them before its first frame (the tracker reads images only
-    when its preset uses camera-motion compensation; the detector not with the public backend,
-    which only relays detections). Waiting for fewer lets the first frame reach the tracker but
-    not the embedder, which then waits for that image forever (lockstep: frame lost)."""
+    source can wait for all of them before its first frame (the detector not with the public
+    backend, which only relays detections). Waiting for fewer lets the first frame reach the
+    tracker (camera-motion compensation) but not the embedder, which then waits for that image
+    forever (lockstep: frame lost)."""
     count = 0
     for spec in specs:
         if spec.name == "detector":
@@ -88,11 +83,7 @@ def image_subscriber_count(specs: list[NodeSpec]) -> int:
         elif spec.name == "visualizer":
             count += 1
         elif spec.name == "tracker":
-            params = node_parameters(spec)
-            if params.get("image_transport", "raw") == "raw":
-                from .tracking import preset_config
-
-                count += preset_config(params["tracker"]).cmc != "none"
+            count += tracker_image_input(node_parameters(spec)) == IMAGE
     return count
 
 
@@ -112,11 +103,7 @@ def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = 
                     detector_backend=detector_backend, tracker=tracker, embedder_model=embedder_model)
 
 
-DEFAULT_CAMERA_INFO_TOPIC = "/camera/camera_info"
 RVIZ_CONFIG = "reid_tracker.rviz"
-# the visualizer's outputs (relative: they resolve inside the launch namespace)
-VISUALIZER_TOPICS = {"annotated_image": "tracks/annotated_image", "markers": "tracks/markers",
-                     "poses": "tracks/poses", "points": "tracks/points"}
 
 
 def source_uri(source: str) -> str:
@@ -143,11 +130,11 @@ def camera_pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",
     specs = pipeline(config_files, image_topic=image_topic, detector_backend=detector_backend, tracker=tracker,
                      embedder_model=embedder_model)
     files = specs[0].param_files
-    camera_remaps = (("image", image_topic), ("camera_info", camera_info_topic))
+    camera_remaps = ((IMAGE, image_topic), (CAMERA_INFO, camera_info_topic))
     vis_overrides = {"use_depth": True} if depth_topic else {}
     vis_overrides.update(visualizer_overrides or {})
     specs.append(NodeSpec("visualizer", "visualizer_node", f"{PACKAGE}.nodes.visualizer_node", files, vis_overrides,
-                          camera_remaps + ((("depth", depth_topic),) if depth_topic else ())))
+                          camera_remaps + (((DEPTH, depth_topic),) if depth_topic else ())))
     if source:
         overrides = {"uri": source_uri(source), **(source_overrides or {})}
         specs.insert(0, NodeSpec("source", "source_node", f"{PACKAGE}.nodes.source_node", files, overrides,
@@ -166,8 +153,6 @@ def camera_tf_arguments(config_files: list[str] | tuple[str, ...] = ("default.ya
     source's optical frame at the visualizer's camera height and pitch above ``parent_frame``:
     without a robot's TF this lets RViz show people standing on the floor. Optical frame
     (x right, y down, z forward) from a z-up parent: roll -(90 deg + pitch), yaw -90 deg."""
-    from .config import load_node_parameters
-
     files = [str(config_path("default.yaml"))] + [str(config_path(f)) for f in config_files
                                                    if config_path(f) != config_path("default.yaml")]
     vis = load_node_parameters("visualizer", files)

@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .graph import DEFAULT_IMAGE_TOPIC, NodeSpec, environment, pipeline
+from .graph import NodeSpec, environment, pipeline
+from .topics import DEFAULT_IMAGE_TOPIC
 
 
 def ros_arguments(spec: NodeSpec) -> list[str]:

@@ -11,13 +11,12 @@
    and came back becomes one identity;
 4. fine-tune on the pseudo-identities (the usual PK + CE/triplet losses) and export ONNX.
 
-Also here: :func:`track_sequence`, an offline (no ROS) run of detections + embedder + tracker on
-a MOTChallenge folder scored with TrackEval, used to report what adaptation changes on tracking.
+Also here: :func:`track_sequence`, the offline loop (:mod:`reid_tracker_ros.mot.offline`) on a
+MOTChallenge folder, used to report what adaptation changes on tracking.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -29,49 +28,29 @@ import cv2
 import numpy as np
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def iter_frames(source: str | os.PathLike, max_frames: int | None = None, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """``(frame index from 0, RGB image)`` from a video file or a folder of images (sorted)."""
-    source = Path(source).expanduser()
-    if not source.exists():
-        raise FileNotFoundError(f"video or image folder not found: {source}")
+    """``(frame index from 0, RGB image)`` of every ``stride``-th frame of a video file or an
+    image folder (read by the source node's readers)."""
+    from reid_tracker_ros.sources import iterate, open_source
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"video or image folder not found: {path}")
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
+    if path.is_file() and path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}) or an image folder")
     count = 0
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)})")
-        for i, f in enumerate(files):
-            if i % stride:
+    with open_source(str(path)) as reader:
+        for frame in iterate(reader):
+            if frame.index % stride:
                 continue
             if max_frames is not None and count >= max_frames:
                 return
-            img = cv2.imread(str(f))
-            if img is None:
-                raise ValueError(f"cannot read image {f}")
             count += 1
-            yield i, cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        return
-    if source.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ValueError(f"{source}: expected a video ({', '.join(VIDEO_SUFFIXES)}) or an image folder")
-    cap = cv2.VideoCapture(str(source))
-    if not cap.isOpened():
-        raise ValueError(f"OpenCV cannot open video {source}")
-    try:
-        i = 0
-        while max_frames is None or count < max_frames:
-            ok, img = cap.read()
-            if not ok:
-                break
-            if i % stride == 0:
-                count += 1
-                yield i, cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-            i += 1
-    finally:
-        cap.release()
+            yield frame.index, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
 
 
 @dataclass
@@ -82,13 +61,13 @@ class Tracklet:
     scores: list[float] = field(default_factory=list)
 
 
-def tracker_params(extra_files: list[str] | None = None) -> dict:
-    """The tracker core settings the tracker node would use (config/default.yaml [+ files])."""
+def tracker_params(extra_files: list[str] | None = None):
+    """The tracker core settings the tracker node would run with (config/default.yaml [+ files])."""
     from reid_tracker_ros.config import DEFAULT_CONFIG, load_node_parameters, validated_parameters
+    from reid_tracker_ros.tracking import config_from_parameters
 
-    p = validated_parameters("tracker", load_node_parameters("tracker", [DEFAULT_CONFIG, *(extra_files or [])]))
-    keys = ("n_init", "max_age", "max_iou_distance", "max_cosine_distance", "nn_budget", "min_score", "report_lost")
-    return {"strategy": p["tracker"], **{k: p[k] for k in keys}}
+    return config_from_parameters(validated_parameters(
+        "tracker", load_node_parameters("tracker", [DEFAULT_CONFIG, *(extra_files or [])])))
 
 
 def _match_scores(track_boxes: np.ndarray, det_boxes: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
@@ -113,8 +92,8 @@ def collect_tracklets(source: str | os.PathLike, out_dir: str | os.PathLike, emb
     ``embedder`` (optional) gives the tracker appearance features, as in the running graph.
     """
     from reid_tracker_ros.detection import build_detector
+    from reid_tracker_ros.mot.offline import reported_mask
     from reid_tracker_ros.tracking import build_tracker
-    from reid_tracker_ros.types import TrackState
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +111,7 @@ def collect_tracklets(source: str | os.PathLike, out_dir: str | os.PathLike, emb
         if embedder is not None and len(dets):
             dets.embeddings = embedder.embed(image, dets.boxes)
         snap = tracker.update(dets, frame=image)
-        live = (snap.states == int(TrackState.CONFIRMED)) & (snap.frames_since_update == 0)
+        live = reported_mask(snap.states, snap.frames_since_update)
         boxes, ids = snap.boxes[live], snap.track_ids[live]
         scores = _match_scores(boxes, dets.boxes, dets.scores)
         frame_members.append([int(t) for t in ids])
@@ -177,38 +156,20 @@ def merge_tracklets(features: np.ndarray, cannot_link: np.ndarray, eps: float = 
     return constrained_merge(dist, eps, cannot_link)
 
 
-def track_sequence(seq_dir: str | os.PathLike, embedder=None, tracker_config: dict | None = None,
+def track_sequence(seq_dir: str | os.PathLike, embedder=None, tracker_config=None,
                    out_file: str | os.PathLike | None = None, max_frames: int | None = None) -> dict:
-    """Public detections + optional embedder + tracker core over a MOTChallenge folder, offline
-    (no ROS); returns TrackEval's HOTA/MOTA/IDF1/IDSW. ``embedder=None`` is motion only."""
-    from reid_tracker_ros.mot.io import frame_paths, read_detections, read_seqinfo, snapshot_rows, write_results
-    from reid_tracker_ros.mot.metrics import evaluate_mot
+    """Public detections + optional embedder + tracker core over a MOTChallenge folder through
+    the offline loop (:mod:`reid_tracker_ros.mot.offline`, no ROS); returns TrackEval's
+    HOTA/MOTA/IDF1/IDSW. ``embedder=None`` is motion only."""
+    from reid_tracker_ros.mot.offline import embed_sequence, load_sequence, run_tracker, score
     from reid_tracker_ros.tracking import build_tracker
-    from reid_tracker_ros.types import Detections, TrackState, tlwh_to_xyxy
 
-    seq_dir = Path(seq_dir)
-    info = read_seqinfo(seq_dir)
-    dets_by_frame = read_detections(seq_dir / "det" / "det.txt")
-    tracker = build_tracker(tracker_config or tracker_params())
-    rows = []
-    paths = frame_paths(info)[:max_frames] if max_frames else frame_paths(info)
-    for frame, path in enumerate(paths, start=1):
-        tlwh, scores = dets_by_frame.frame(frame)
-        boxes = tlwh_to_xyxy(tlwh) if len(tlwh) else np.zeros((0, 4))
-        dets = Detections(boxes, scores, np.zeros(len(boxes), np.int64))
-        image = None
-        if embedder is not None:
-            image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-            if len(boxes):
-                dets.embeddings = embedder.embed(image, boxes)
-            else:
-                dets.embeddings = np.zeros((0, embedder.feature_dim), np.float32)
-        snap = tracker.update(dets, frame=image)
-        live = (snap.states == int(TrackState.CONFIRMED)) & (snap.frames_since_update == 0)
-        rows.append(snapshot_rows(frame, snap.track_ids[live], snap.boxes[live], snap.scores[live]))
-    out_file = Path(out_file) if out_file else seq_dir.parent / f".{seq_dir.name}.offline.txt"
-    write_results(out_file, np.concatenate(rows) if rows else np.zeros((0, 7)))
-    res = evaluate_mot(seq_dir, out_file, seqinfo=dataclasses.replace(info, seq_length=len(paths)))
+    seq = load_sequence(seq_dir, max_frames)
+    if embedder is not None:
+        seq.embeddings = embed_sequence(seq, embedder, progress=False)
+    result = run_tracker(build_tracker(tracker_config or tracker_params()), seq)
+    out_file = Path(out_file) if out_file else Path(seq_dir).parent / f".{Path(seq_dir).name}.offline.txt"
+    res = score(result, seq, out_file)
     return {k: res.get(k) for k in ("HOTA", "MOTA", "IDF1", "IDSW")}
 
 

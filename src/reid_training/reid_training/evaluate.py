@@ -29,7 +29,7 @@ import numpy as np
 
 from .data import ImageRecord, load_dataset, make_eval_loader
 from .metrics import compute_distance, evaluate_rank, k_reciprocal_rerank, plot_cmc
-from .metrics.distance import l2_normalise
+from reid_tracker_ros.vectors import normalize_rows
 
 
 class EvaluationError(Exception):
@@ -117,9 +117,9 @@ def extract_features(model: FeatureModel, records: Sequence[ImageRecord], batch_
         x = images.numpy()
         f = np.asarray(model.forward(x), np.float32).reshape(len(x), -1)
         if flip:
-            f = l2_normalise(f) + l2_normalise(np.asarray(model.forward(np.ascontiguousarray(x[..., ::-1])),
+            f = normalize_rows(f) + normalize_rows(np.asarray(model.forward(np.ascontiguousarray(x[..., ::-1])),
                                                           np.float32).reshape(len(x), -1))
-        out.append(l2_normalise(f))
+        out.append(normalize_rows(f))
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
 

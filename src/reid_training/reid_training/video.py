@@ -11,13 +11,9 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+from reid_tracker_ros.vectors import normalize_rows
 
 POOLING = ("mean", "max", "quality")
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(n, 1e-12)
 
 
 def temporal_pool(frame_features: np.ndarray, method: str = "mean", tau: float = 0.1) -> np.ndarray:
@@ -25,7 +21,7 @@ def temporal_pool(frame_features: np.ndarray, method: str = "mean", tau: float =
     f = np.asarray(frame_features, np.float32)
     if f.ndim != 2 or len(f) == 0:
         raise ValueError(f"frame_features must be a non-empty (T, D) array, got shape {f.shape}")
-    f = _normalize(f)
+    f = normalize_rows(f)
     if method == "mean":
         pooled = f.mean(axis=0)
     elif method == "max":
@@ -33,12 +29,12 @@ def temporal_pool(frame_features: np.ndarray, method: str = "mean", tau: float =
     elif method == "quality":
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau!r}")
-        score = f @ _normalize(f.mean(axis=0))
+        score = f @ normalize_rows(f.mean(axis=0)[None])[0]
         w = np.exp((score - score.max()) / tau)
         pooled = (w[:, None] * f).sum(axis=0) / w.sum()
     else:
         raise ValueError(f"unknown temporal pooling {method!r}; choose one of {list(POOLING)}")
-    return _normalize(pooled).astype(np.float32)
+    return normalize_rows(pooled[None])[0]
 
 
 def pool_tracklets(frame_features: np.ndarray, tracklet_index: np.ndarray, method: str = "mean",
@@ -53,10 +49,10 @@ def pool_tracklets(frame_features: np.ndarray, tracklet_index: np.ndarray, metho
         raise ValueError(f"tracklet_index has {len(idx)} entries for {len(frame_features)} feature rows")
     ids, inverse = np.unique(idx, return_inverse=True)
     if method == "mean":  # vectorised fast path
-        f = _normalize(frame_features)
+        f = normalize_rows(frame_features)
         sums = np.zeros((len(ids), f.shape[1]), np.float64)
         np.add.at(sums, inverse, f)
-        return _normalize(sums).astype(np.float32), ids
+        return normalize_rows(sums), ids
     return np.stack([temporal_pool(frame_features[inverse == k], method, tau) for k in range(len(ids))]), ids
 
 

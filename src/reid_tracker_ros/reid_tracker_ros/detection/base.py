@@ -5,9 +5,7 @@ Backends are built by name so that a ROS parameter (``backend: ultralytics``) se
 """
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Callable
 
 import numpy as np
 
@@ -40,33 +38,3 @@ def check_image(image_rgb: np.ndarray) -> np.ndarray:
     if image_rgb.shape[0] == 0 or image_rgb.shape[1] == 0:
         raise ValueError(f"image is empty: shape {image_rgb.shape}")
     return image_rgb
-
-
-def _call_with_params(factory: Callable[..., Any], backend: str, params: dict[str, Any]) -> Any:
-    """Call ``factory(**params)`` but report unknown parameter names as a ValueError listing the
-    accepted ones (ROS parameter typos should not surface as a bare TypeError)."""
-    accepted = [p for p in inspect.signature(factory).parameters if p != "self"]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"unknown parameter(s) {unknown} for detector backend {backend!r}; accepted: {accepted}")
-    return factory(**params)
-
-
-def build_detector(backend: str, **params: Any):
-    """Build a detector by backend name.
-
-    ``"ultralytics"`` returns an :class:`UltralyticsDetector` (model ``"default"`` = the
-    yolo11n-pose ONNX export, see :mod:`.default_weights`); ``"public"`` returns a
-    :class:`PublicDetections` filter (no inference: boxes come with the data).
-    """
-    key = str(backend).strip().lower()
-    if key == "ultralytics":  # the model on OpenVINO / ONNX Runtime, or in ultralytics' own loop
-        from .yolo_runtime import build_yolo_detector
-
-        return _call_with_params(build_yolo_detector, key, params)
-    if key == "public":
-        from .public import PublicDetections
-
-        return _call_with_params(PublicDetections, key, params)
-    raise ValueError(f"unknown detector backend {backend!r}; valid backends: {list(BACKENDS)}")

@@ -17,11 +17,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.util
+import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "default"
 WEIGHTS_FILE = "yolo11n-pose.pt"
@@ -108,8 +112,6 @@ def default_detector_model(imgsz: int = 640, cache_dir: str | os.PathLike | None
 def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
     """Export ``weights`` to ``target`` via a private temp dir (ultralytics writes next to the
     ``.pt``, and the package directory may be read-only) and publish it with ``os.replace``."""
-    from .ultralytics_backend import configure_ultralytics_env
-
     configure_ultralytics_env()
     from ultralytics import YOLO  # heavy: imported only when an export is really needed
 
@@ -128,3 +130,24 @@ def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
         os.replace(out_path, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def configure_ultralytics_env() -> None:
+    """Make ultralytics offline and non-installing, with a writable config dir.
+
+    Values already in the environment win (a user may point ``YOLO_CONFIG_DIR`` elsewhere).
+    Must run before the first ``import ultralytics``; if ultralytics is already imported the
+    variables cannot take effect any more and a warning says so.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    if "YOLO_CONFIG_DIR" not in os.environ:
+        config_dir = cache_root() / "ultralytics"
+        config_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+    if "ultralytics" in sys.modules and not getattr(configure_ultralytics_env, "_warned", False):
+        configure_ultralytics_env._warned = True  # type: ignore[attr-defined]
+        utils = sys.modules.get("ultralytics.utils")
+        if utils is not None and getattr(utils, "ONLINE", False):
+            LOG.warning("ultralytics was imported before the offline settings were applied; "
+                        "it may try to reach the network")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -21,32 +20,11 @@ import numpy as np
 
 from ..types import Detections
 from .base import DetectorBackend, check_image
-from .default_weights import DEFAULT_MODEL_NAME, cache_root, check_imgsz, default_detector_model
+from .default_weights import DEFAULT_MODEL_NAME, check_imgsz, configure_ultralytics_env, default_detector_model
 
 LOG = logging.getLogger(__name__)
 
 MODEL_SUFFIXES = (".pt", ".onnx", ".engine")
-
-
-def configure_ultralytics_env() -> None:
-    """Make ultralytics offline and non-installing, with a writable config dir.
-
-    Values already in the environment win (a user may point ``YOLO_CONFIG_DIR`` elsewhere).
-    Must run before the first ``import ultralytics``; if ultralytics is already imported the
-    variables cannot take effect any more and a warning says so.
-    """
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-    if "YOLO_CONFIG_DIR" not in os.environ:
-        config_dir = cache_root() / "ultralytics"
-        config_dir.mkdir(parents=True, exist_ok=True)
-        os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
-    if "ultralytics" in sys.modules and not getattr(configure_ultralytics_env, "_warned", False):
-        configure_ultralytics_env._warned = True  # type: ignore[attr-defined]
-        utils = sys.modules.get("ultralytics.utils")
-        if utils is not None and getattr(utils, "ONLINE", False):
-            LOG.warning("ultralytics was imported before the offline settings were applied; "
-                        "it may try to reach the network")
 
 
 def resolve_model_path(model: str | os.PathLike, imgsz: int = 640) -> Path:

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..vectors import normalize_rows
 from .crops import CropPreprocessor
 from .metadata import ModelMetadata, read_metadata
 
@@ -33,17 +34,6 @@ def _existing_file(path: str | os.PathLike, what: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path.resolve()}")
     return path
-
-
-def l2_normalize_rows(x: np.ndarray) -> np.ndarray:
-    """Normalise rows in place to unit L2 norm; rows that are zero or non-finite become zero
-    (a NaN feature would poison every distance it takes part in)."""
-    bad = ~np.isfinite(x).all(axis=1)
-    if bad.any():
-        x[bad] = 0.0
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    np.divide(x, norms, out=x, where=norms > 1e-12)
-    return x
 
 
 class EmbeddingBackend(ABC):
@@ -83,7 +73,7 @@ class EmbeddingBackend(ABC):
                 self.feature_dim = feats.shape[1]
                 out = np.empty((n, feats.shape[1]), np.float32)
             out[start:start + len(chunk)] = feats
-        return l2_normalize_rows(out)
+        return normalize_rows(out, out=out)
 
 
 def resolve_ort_providers(providers: str | Sequence[str], available: Sequence[str]) -> list[str]:

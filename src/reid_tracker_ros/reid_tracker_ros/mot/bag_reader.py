@@ -25,7 +25,7 @@ from reid_tracker_ros.mot.bag_writer import (
     frame_from_stamp,
 )
 from reid_tracker_ros.mot.msg_types import get_store
-from reid_tracker_ros.ros.conversions import compressed_to_rgb, image_to_rgb
+from reid_tracker_ros.images import compressed_to_rgb, image_to_rgb
 
 _IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_TYPE)
 
@@ -56,15 +56,6 @@ def image_to_numpy(msg: Any) -> np.ndarray:
     if hasattr(msg, "format"):  # CompressedImage
         return compressed_to_rgb(msg)
     return np.ascontiguousarray(image_to_rgb(msg))
-
-
-def detections_to_numpy(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(tlwh (N, 4) float64, scores (N,) float64, class_ids (N,) int64) of a DetectionArray."""
-    dets = msg.detections
-    tlwh = np.array([[d.x, d.y, d.width, d.height] for d in dets], dtype=np.float64).reshape(-1, 4)
-    scores = np.array([d.score for d in dets], dtype=np.float64)
-    class_ids = np.array([d.class_id for d in dets], dtype=np.int64)
-    return tlwh, scores, class_ids
 
 
 class BagFrames:

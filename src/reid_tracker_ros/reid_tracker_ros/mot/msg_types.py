@@ -76,11 +76,6 @@ def get_store() -> Typestore:
     return store
 
 
-def custom_type_names() -> list[str]:
-    """Fully qualified names of the registered ``reid_msgs`` types (e.g. ``reid_msgs/msg/Track``)."""
-    return sorted(_custom_msg_texts())
-
-
 def message_definition(typename: str) -> str:
     """rosbag2-style concatenated definition of ``typename`` and all types it uses.
 

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from reid_tracker_ros.mot.io import SequenceInfo, write_seqinfo
-from reid_tracker_ros.mot.persons import Appearance, make_appearance, make_population, render_person
+from reid_tracker_ros.mot.persons import Appearance, make_population, render_person
 
 __all__ = ["Appearance", "generate_sequence", "main", "render_person"]
 
@@ -87,11 +87,6 @@ class _Camera:
         """Depth with feet uniformly distributed in image rows (nearer people are more common)."""
         inv = rng.uniform(1.0 / self.z_far, 1.0 / (self.z_near * 1.05))
         return 1.0 / inv
-
-
-def _make_appearance(i: int, rng: np.random.Generator) -> Appearance:
-    """Look of identity ``i`` (see :func:`reid_tracker_ros.mot.persons.make_appearance`)."""
-    return make_appearance(i, rng)
 
 
 def _make_people_appearances(n: int, rng: np.random.Generator) -> list[Appearance]:

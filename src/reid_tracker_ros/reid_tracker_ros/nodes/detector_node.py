@@ -1,18 +1,9 @@
 """detector: sensor_msgs/Image (or CompressedImage) -> reid_msgs/DetectionArray. A lifecycle node.
 
-Backends (parameter ``backend``): ``ultralytics`` runs a YOLO model on every image;
-``public`` relays MOTChallenge public detections (topic ``public_detections``, from a bag)
-so trackers can be compared on the same boxes. One DetectionArray is published per input,
-also when empty or when the input was bad, so every frame stays accounted for; only a
-duplicate or out-of-order stamp is skipped (counted in /diagnostics).
-
-Compressed input (``image_transport: compressed``): the detector subscribes to
-``<image>/compressed`` (the image_transport naming), decodes each frame once and publishes the
-decoded pixels as sensor_msgs/Image on ``image_decoded`` for the embedder. Why here and not
-in both nodes: the detector must decode every frame anyway, a second JPEG decode in the
-embedder would cost as much again on the CPU, while passing the raw frame on over shared
-memory is a copy; and the embedder then gets exactly the frames that have detections.
-"""
+Backend ``ultralytics`` runs a YOLO model on every image; ``public`` relays MOTChallenge public
+detections so trackers can be compared on the same boxes. One DetectionArray per input, also
+when empty or bad, so every frame stays accounted for. With compressed input the detector
+decodes each frame once and passes the pixels on (docs/nodes.md says why)."""
 from __future__ import annotations
 
 import time
@@ -22,15 +13,15 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from ..detection import build_detector
 from ..detection.public import PublicDetections
-from ..ros.conversions import (ImageConversionError, compressed_to_rgb, detection_msgs_from, detections_from_msg_list,
-                               fill_image_msg, image_to_rgb, sanitize_detections, stamp_to_ns)
+from ..images import ImageConversionError, compressed_to_rgb
+from ..ros.conversions import (detection_msgs_from, detections_from_msg_list, fill_image_msg, image_to_rgb,
+                               sanitize_detections, stamp_to_ns)
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..stats import StampOrder
+from ..topics import DECODED_IMAGE, DETECTIONS, IMAGE, PUBLIC_DETECTIONS
 from ..types import Detections
-
-DECODED_TOPIC = "image_decoded"
 
 
 class DetectorNode(ManagedNode):
@@ -47,9 +38,9 @@ class DetectorNode(ManagedNode):
     # -- lifecycle ---------------------------------------------------------------------------
     def configure_resources(self) -> None:
         p = self.params
-        self.pub = self.make_publisher(DetectionArray, "detections", data_qos(p["queue_depth"]))
+        self.pub = self.make_publisher(DetectionArray, DETECTIONS, data_qos(p["queue_depth"]))
         if p["image_transport"] == "compressed":
-            self.decoded_pub = self.make_publisher(Image, DECODED_TOPIC, data_qos(p["queue_depth"]))
+            self.decoded_pub = self.make_publisher(Image, DECODED_IMAGE, data_qos(p["queue_depth"]))
         if p["backend"] == "public":
             self.public = PublicDetections(min_score=p["min_score"])
             self.source = "public"
@@ -66,14 +57,14 @@ class DetectorNode(ManagedNode):
         p = self.params
         subs = []
         if p["backend"] == "public":
-            subs.append(self.create_subscription(DetectionArray, "public_detections", self.on_public,
+            subs.append(self.create_subscription(DetectionArray, PUBLIC_DETECTIONS, self.on_public,
                                                  data_qos(p["queue_depth"])))
         qos = image_qos(p["image_qos"], p["queue_depth"])
         if p["image_transport"] == "compressed":
-            topic = self.resolve_topic_name("image") + "/compressed"
+            topic = self.resolve_topic_name(IMAGE) + "/compressed"
             subs.append(self.create_subscription(CompressedImage, topic, self.on_compressed, qos))
         elif p["backend"] != "public":
-            subs.append(self.create_subscription(Image, "image", self.on_image, qos))
+            subs.append(self.create_subscription(Image, IMAGE, self.on_image, qos))
         return subs
 
     def release_resources(self) -> None:

@@ -1,16 +1,8 @@
 """embedder: image + detections (same stamp) -> reid_msgs/EmbeddedDetectionArray. A lifecycle node.
 
-Images and detections are paired by exact stamp in a bounded cache (pairs that never
-complete are dropped, counted and logged). Crops are resized to the model's input size,
-normalised with the model's own mean/std (read from the metadata JSON beside the model,
-never from node parameters), batched through the ReID backend and L2-normalised.
-
-A detections message with no detections needs no pixels: it is answered at once, without
-waiting for its image (lower latency on empty scenes; a frame whose image was lost or could
-not be decoded is still accounted for). With ``image_transport: compressed`` the images come
-already decoded from the detector (``image_decoded``, see the detector's docstring), so no
-frame is decoded twice.
-"""
+Images and detections are paired by exact stamp in a bounded cache; crops are normalised with
+the model's own mean/std from the metadata beside the model, never from node parameters. A
+frame without detections is answered at once, without waiting for its image."""
 from __future__ import annotations
 
 import time
@@ -19,14 +11,14 @@ from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray
 from sensor_msgs.msg import Image
 
 from ..embedding import resolve_embedder
-from ..ros.conversions import (ImageConversionError, detection_msgs_from, detections_from_msg_list, float32_array,
-                               image_to_rgb, sanitize_detections, stamp_to_ns)
+from ..images import ImageConversionError
+from ..ros.conversions import (detection_msgs_from, detections_from_msg_list, float32_array, image_to_rgb,
+                               sanitize_detections, stamp_to_ns)
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..sync import ExactStampPairer
-
-DECODED_TOPIC = "image_decoded"  # the detector's decoded frames (compressed input)
+from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IMAGE
 
 
 class EmbedderNode(ManagedNode):
@@ -57,16 +49,16 @@ class EmbedderNode(ManagedNode):
         # images the detector skipped (live camera) are superseded by newer detections, not errors
         self.pairer = ExactStampPairer(p["pair_cache_size"], b_supersedes_older_a=True)
         self._seen = dict.fromkeys(self._seen, 0)
-        self.pub = self.make_publisher(EmbeddedDetectionArray, "embedded_detections", data_qos(p["queue_depth"]))
+        self.pub = self.make_publisher(EmbeddedDetectionArray, EMBEDDED_DETECTIONS, data_qos(p["queue_depth"]))
 
     def create_inputs(self) -> list:
         p = self.params
         if p["image_transport"] == "compressed":
-            image_sub = self.create_subscription(Image, DECODED_TOPIC, self.on_image, data_qos(p["queue_depth"]))
+            image_sub = self.create_subscription(Image, DECODED_IMAGE, self.on_image, data_qos(p["queue_depth"]))
         else:
-            image_sub = self.create_subscription(Image, "image", self.on_image,
+            image_sub = self.create_subscription(Image, IMAGE, self.on_image,
                                                  image_qos(p["image_qos"], p["queue_depth"]))
-        return [image_sub, self.create_subscription(DetectionArray, "detections", self.on_detections,
+        return [image_sub, self.create_subscription(DetectionArray, DETECTIONS, self.on_detections,
                                                     data_qos(p["queue_depth"]))]
 
     def release_resources(self) -> None:

@@ -1,14 +1,7 @@
-"""source: a video file, webcam or image folder -> sensor_msgs/Image + CameraInfo.
-
-For users without a camera driver, and for playing recorded videos through the graph.
-Images go out as bgr8 (OpenCV's own order: no conversion here) on ``image`` with a
-CameraInfo of the same header on ``camera_info`` (intrinsics from parameters, or from a
-field of view). Stamps are the ROS clock at publication, as a camera driver's would be.
-
-Playback: ``realtime`` at the source's frame rate, ``fast`` as fast as it can read, or
-``lockstep``: the next frame once the previous frame's tracks come back on ``tracks`` (or
-after a timeout), so a slow computer still processes every frame of a video.
-"""
+"""source: a video file, webcam or image folder -> sensor_msgs/Image (bgr8) + CameraInfo, for
+users without a camera driver and for playing recorded videos through the graph. Playback
+``realtime``, ``fast`` or ``lockstep`` (the next frame once the previous frame's tracks are
+back, so a slow computer still processes every frame)."""
 from __future__ import annotations
 
 import time
@@ -17,13 +10,13 @@ from rclpy.node import Node
 from reid_msgs.msg import TrackArray
 from sensor_msgs.msg import CameraInfo, Image
 
-from ..ros.conversions import stamp_to_ns
+from ..ros.conversions import fill_image_msg, stamp_to_ns
 from ..ros.node_runtime import run_node
 from ..ros.params import declare_node_parameters
 from ..ros.qos import data_qos
-from ..ros.conversions import fill_image_msg
 from ..ros.viz_conversions import camera_info_msg
 from ..sources import CameraReader, iterate, open_source
+from ..topics import CAMERA_INFO, IMAGE, TRACKS
 from ..visualization.geometry import CameraModel
 
 SETTLE_S = 0.5  # after the subscribers appear: let their own connections (detector -> embedder ...) match
@@ -45,8 +38,8 @@ class SourceNode(Node):
         self.frames = iterate(self.reader, p["max_frames"], p["loop"])
         self.rate = p["fps"] or self.reader.fps
         q = data_qos(p["queue_depth"])  # reliable: matches best-effort and reliable subscribers alike
-        self.image_pub = self.create_publisher(Image, "image", q)
-        self.info_pub = self.create_publisher(CameraInfo, "camera_info", q)
+        self.image_pub = self.create_publisher(Image, IMAGE, q)
+        self.info_pub = self.create_publisher(CameraInfo, CAMERA_INFO, q)
         self.camera: CameraModel | None = None
         self.sent = 0
         self.unanswered = 0
@@ -58,7 +51,7 @@ class SourceNode(Node):
         self.done = False
         self._tracks_sub = None
         if p["playback"] == "lockstep":
-            self._tracks_sub = self.create_subscription(TrackArray, "tracks", self.on_tracks, data_qos(10))
+            self._tracks_sub = self.create_subscription(TrackArray, TRACKS, self.on_tracks, data_qos(10))
         count = self.reader.frame_count
         self.get_logger().info(
             f"source '{self.reader.name}' ({self.reader.width}x{self.reader.height}, "

@@ -1,30 +1,7 @@
-"""tracker: reid_msgs/EmbeddedDetectionArray -> reid_msgs/TrackArray. A lifecycle node.
-
-All tracking logic is in ``reid_tracker_ros.tracking`` (Kalman filter, costs, gating,
-assignment, lifecycle, strategies); this node converts messages and calls
-``Tracker.update`` once per frame, publishing a TrackArray for every frame (also empty) with
-the input's header, so evaluation can pair every frame.
-
-Motion-only fallback (``appearance_timeout`` > 0, the live default): the tracker also
-subscribes to the detector's ``detections``. Each frame's detections wait up to the timeout
-for the embedder's version with features; when it does not come (embedder killed, hung or
-far behind, or it skipped the frame), the frame is tracked on motion only, so tracks keep
-coming. Features arriving later for a frame already tracked are dropped and counted
-(``dropped.late_features``); when the embedder is back, its frames carry features again and
-appearance matching resumes with the tracks' galleries intact. With ``appearance_timeout: 0``
-(lockstep evaluation) the tracker listens to the embedder only and results never depend on
-timing. See :mod:`reid_tracker_ros.fallback`.
-
-Camera-motion compensation (presets with ``cmc: sparse_flow | ecc``, e.g. botsort): the node
-then also subscribes to the image (``image``, or the detector's ``image_decoded`` with
-compressed input) and keeps the last few frames by stamp; each tracked frame's image goes to
-``Tracker.update``, which estimates the motion once per frame on a downscaled grey copy. A
-frame whose image is not there (dropped on a live camera) is tracked without it, and the next
-estimate spans both frames, so no motion is lost.
-
-Frames are processed once and in stamp order: a duplicate or older stamp is dropped and
-counted; a jump back by more than a second (a restarted bag or camera) resets the tracks.
-"""
+"""tracker: reid_msgs/EmbeddedDetectionArray -> reid_msgs/TrackArray, one per frame (also empty,
+with the input's header, so evaluation can pair every frame). A lifecycle node over
+:mod:`reid_tracker_ros.tracking`; the motion-only fallback (embedder down or slow) and the
+image input for camera-motion compensation are described in docs/nodes.md."""
 from __future__ import annotations
 
 import time
@@ -36,22 +13,15 @@ from sensor_msgs.msg import Image
 from ..fallback import MotionFallback
 from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, image_to_rgb, sanitize_detections,
                                stamp_to_ns, track_msgs_from)
+
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..stats import StampVerdict
-from ..tracking import build_tracker
+from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, TRACKS, tracker_image_input
+from ..tracking import Tracker, config_from_parameters
 
-DECODED_TOPIC = "image_decoded"  # the detector's decoded frames (compressed input)
 FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
-# node parameters that are tracker-core settings (the rest are ROS plumbing)
-_CORE_KEYS = ("n_init", "max_age", "max_iou_distance", "max_cosine_distance", "nn_budget", "min_score",
-              "report_lost")
-
-
-def tracker_config(params: dict) -> dict:
-    """Node parameters -> the core's TrackerConfig dict."""
-    return {"strategy": params["tracker"], **{k: params[k] for k in _CORE_KEYS}}
 
 
 class TrackerNode(ManagedNode):
@@ -66,6 +36,7 @@ class TrackerNode(ManagedNode):
         self.frames_with_features = 0
         self.frames_motion_only = 0
         self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
+        self._image_topic: str | None = None  # topics.tracker_image_input: CMC presets only
         self._frames: OrderedDict[int, object] | None = None  # stamp -> Image msg (CMC only)
         self.frames_without_image = 0
         super().__init__("tracker")
@@ -73,12 +44,13 @@ class TrackerNode(ManagedNode):
     # -- lifecycle ---------------------------------------------------------------------------
     def configure_resources(self) -> None:
         p = self.params
-        self.tracker = build_tracker(tracker_config(p))
+        self.tracker = Tracker(config_from_parameters(p))
         self._features = None
-        self.pub = self.make_publisher(TrackArray, "tracks", data_qos(p["queue_depth"]))
+        self.pub = self.make_publisher(TrackArray, TRACKS, data_qos(p["queue_depth"]))
         timeout = p["appearance_timeout"]
         self.fallback = MotionFallback(timeout, capacity=max(8, p["queue_depth"])) if timeout > 0 else None
-        self._frames = OrderedDict() if getattr(self.tracker, "cmc", None) is not None else None
+        self._image_topic = tracker_image_input(p)
+        self._frames = OrderedDict() if self._image_topic is not None else None
         self.get_logger().info(f"tracker ready: {p['tracker']}" + (
             f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
 
@@ -89,15 +61,15 @@ class TrackerNode(ManagedNode):
             # created first: the executor serves ready subscriptions in creation order, so a frame's
             # image waiting next to its detections is cached before they are tracked
             self._frames.clear()
-            if self.params["image_transport"] == "compressed":
-                inputs.append(self.create_subscription(Image, DECODED_TOPIC, self.on_image, q))
+            if self._image_topic == DECODED_IMAGE:
+                inputs.append(self.create_subscription(Image, DECODED_IMAGE, self.on_image, q))
             else:
-                inputs.append(self.create_subscription(Image, "image", self.on_image,
+                inputs.append(self.create_subscription(Image, self._image_topic, self.on_image,
                                                        image_qos(self.params["image_qos"], FRAME_CACHE)))
-        inputs.append(self.create_subscription(EmbeddedDetectionArray, "embedded_detections", self.on_embedded, q))
+        inputs.append(self.create_subscription(EmbeddedDetectionArray, EMBEDDED_DETECTIONS, self.on_embedded, q))
         if self.fallback is not None:
             self.fallback.clear()
-            inputs.append(self.create_subscription(DetectionArray, "detections", self.on_detections, q))
+            inputs.append(self.create_subscription(DetectionArray, DETECTIONS, self.on_detections, q))
             inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
         return inputs
 
@@ -109,7 +81,7 @@ class TrackerNode(ManagedNode):
 
     def on_parameters(self, changes: dict) -> None:
         if self.tracker is not None:
-            self.tracker.reconfigure(tracker_config(self.params))
+            self.tracker.reconfigure(config_from_parameters(self.params))
 
     def on_time_jump(self) -> None:
         if self.tracker is not None:

@@ -1,17 +1,7 @@
-"""visualizer: tracks + image (+ camera_info, + aligned depth) -> what a person looks at.
-
-Publishes, all in the image's ``header.frame_id`` (so RViz places people through the robot's
-TF) and with the image's stamp:
-
-- ``tracks/annotated_image`` (sensor_msgs/Image): boxes, ids, colours per id, trails, state, fps
-- ``tracks/markers`` (visualization_msgs/MarkerArray): a cylinder, a label and a velocity arrow
-  per person; markers of ended tracks are deleted (no ghosts)
-- ``tracks/poses`` (geometry_msgs/PoseArray): foot points, x axis along the walking direction
-- ``tracks/points`` (sensor_msgs/PointCloud2): x, y, z, id, vx, vy, vz per person
-
-The 3D outputs need only the tracks (and camera_info / depth when present): they go out as
-soon as a TrackArray arrives; the annotated image waits for the image of the same stamp.
-"""
+"""visualizer: tracks + image (+ camera_info, + aligned depth) -> annotated image, RViz markers,
+poses and a point cloud of people, in the image's frame and with its stamp (topics: README,
+"On a robot camera"). The 3D outputs go out as soon as the tracks arrive; the annotated image
+waits for the image of the same stamp."""
 from __future__ import annotations
 
 from collections import deque
@@ -23,14 +13,16 @@ from reid_msgs.msg import TrackArray
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
-from ..graph import VISUALIZER_TOPICS as TOPICS
-from ..ros.conversions import ImageConversionError, fill_image_msg, image_to_rgb, stamp_to_ns
+from ..images import ImageConversionError
+from ..ros.conversions import fill_image_msg, image_to_rgb, stamp_to_ns
 from ..ros.node_runtime import ErrorCounter, run_node
 from ..ros.params import declare_node_parameters
 from ..ros.qos import data_qos, image_qos
 from ..ros.viz_conversions import (camera_from_info, depth_from_msg, marker_array_msg,
                                    point_cloud_msg, pose_array_msg, snapshot_from_msg)
 from ..sync import ExactStampPairer
+from ..topics import CAMERA_INFO, DEPTH, IMAGE, TRACKS
+from ..topics import VISUALIZER_TOPICS as TOPICS
 from ..visualization import TrackVisualizer, VisualizerSettings
 
 DEPTH_TOLERANCE_NS = 100_000_000  # an aligned depth frame within 0.1 s of the image belongs to it
@@ -64,11 +56,11 @@ class VisualizerNode(Node):
         # publishers; reliable (lockstep) loses nothing, not even the first frames
         camera_qos = image_qos(p["image_qos"], p["queue_depth"])
         # created before 'tracks': when both are ready, the executor serves camera data first
-        self.create_subscription(CameraInfo, "camera_info", self.on_camera_info, camera_qos)
+        self.create_subscription(CameraInfo, CAMERA_INFO, self.on_camera_info, camera_qos)
         if p["use_depth"]:
-            self.create_subscription(Image, "depth", self.on_depth, camera_qos)
-        self.create_subscription(Image, "image", self.on_image, camera_qos)
-        self.create_subscription(TrackArray, "tracks", self.on_tracks, data_qos(p["queue_depth"]))
+            self.create_subscription(Image, DEPTH, self.on_depth, camera_qos)
+        self.create_subscription(Image, IMAGE, self.on_image, camera_qos)
+        self.create_subscription(TrackArray, TRACKS, self.on_tracks, data_qos(p["queue_depth"]))
         self.get_logger().info("visualizer ready: 3D from " + ("aligned depth, else " if p["use_depth"] else "")
                                + f"the ground plane (camera {p['camera_height_m']:g} m up, pitch "
                                f"{p['camera_pitch_deg']:g} deg)")

@@ -1,8 +1,6 @@
-"""Conversions between ROS messages and the cores' numpy types.
-
-Images: numpy converts the common 8-bit encodings (a zero-copy view for rgb8); for any other
-encoding ``cv_bridge`` is used when it is importable (apt ROS; it cannot be installed from
-PyPI). Either way the result is an RGB uint8 HxWx3 array, the single layout every core expects.
+"""Conversions between ROS messages and the cores' numpy types. Incoming images: the pure
+:mod:`reid_tracker_ros.images`, with ``cv_bridge`` (apt ROS only: it cannot be installed from
+PyPI) for encodings numpy does not convert.
 
 Speed notes (rclpy): the generated setters of array fields take ``array.array`` without a
 per-element check or copy loop, while an ndarray (and, on Humble, ``bytes``) is walked element
@@ -16,10 +14,9 @@ import array
 
 import numpy as np
 
+from .. import images
+from ..images import ImageConversionError
 from ..types import Detections, TrackSnapshot, tlwh_to_xyxy, valid_box_mask, xyxy_to_tlwh
-
-_BRIDGE = None  # cv_bridge.CvBridge, imported on first need (its import is slow and may fail)
-
 
 def uint8_array(data: bytes) -> array.array:
     """bytes -> array('B') in one memcpy: the fast path of rclpy's uint8[] setters."""
@@ -35,7 +32,10 @@ def float32_array(values: np.ndarray) -> array.array:
     return out
 
 
-def _cv_bridge_to_rgb(msg) -> np.ndarray | None:
+_BRIDGE = None  # cv_bridge.CvBridge, imported on first need (its import is slow and may fail)
+
+
+def cv_bridge_to_rgb(msg) -> np.ndarray | None:
     """Convert with cv_bridge when it is importable, else None."""
     global _BRIDGE
     if _BRIDGE is None:
@@ -52,63 +52,10 @@ def _cv_bridge_to_rgb(msg) -> np.ndarray | None:
     except Exception as exc:  # noqa: BLE001 - cv_bridge raises its own error types
         raise ImageConversionError(f"cv_bridge could not convert '{msg.encoding}' image: {exc}") from exc
 
-# encoding -> (channels, channel order to take for R, G, B or None for grey)
-_ENCODINGS: dict[str, tuple[int, tuple[int, int, int] | None]] = {
-    "rgb8": (3, (0, 1, 2)),
-    "bgr8": (3, (2, 1, 0)),
-    "rgba8": (4, (0, 1, 2)),
-    "bgra8": (4, (2, 1, 0)),
-    "mono8": (1, None),
-    "8UC3": (3, (0, 1, 2)),
-    "8UC1": (1, None),
-}
-SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
-
-
-class ImageConversionError(ValueError):
-    """An image message that cannot be turned into an RGB array (the message says why)."""
-
 
 def image_to_rgb(msg) -> np.ndarray:
-    """sensor_msgs/Image -> HxWx3 uint8 RGB (a view when the encoding is already rgb8)."""
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    encoding = msg.encoding
-    if encoding not in _ENCODINGS:
-        converted = _cv_bridge_to_rgb(msg) if height and width else None
-        if converted is not None:
-            return converted
-        raise ImageConversionError(
-            f"unsupported image encoding '{encoding}' (supported: {', '.join(SUPPORTED_ENCODINGS)})")
-    if height == 0 or width == 0:
-        raise ImageConversionError(f"empty image ({width}x{height})")
-    channels, order = _ENCODINGS[encoding]
-    buf = np.frombuffer(msg.data, dtype=np.uint8)
-    if step < width * channels:
-        raise ImageConversionError(
-            f"step {step} is smaller than width*channels = {width * channels} for '{encoding}'")
-    if buf.size < step * height:
-        raise ImageConversionError(
-            f"data holds {buf.size} bytes but step*height = {step * height} ({width}x{height} '{encoding}')")
-    rows = buf[: step * height].reshape(height, step)[:, : width * channels]
-    pixels = rows.reshape(height, width, channels)
-    if order is None:
-        return np.repeat(pixels, 3, axis=2)
-    if order == (0, 1, 2) and channels == 3:
-        return pixels
-    return np.ascontiguousarray(pixels[:, :, list(order)])
-
-
-def compressed_to_rgb(msg) -> np.ndarray:
-    """sensor_msgs/CompressedImage (jpeg/png) -> HxWx3 uint8 RGB."""
-    import cv2
-
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if data.size == 0:
-        raise ImageConversionError("empty CompressedImage")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ImageConversionError(f"could not decode CompressedImage (format '{msg.format}')")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """sensor_msgs/Image -> HxWx3 uint8 RGB; cv_bridge converts the encodings numpy does not."""
+    return images.image_to_rgb(msg, fallback=cv_bridge_to_rgb)
 
 
 def fill_image_msg(msg, rgb: np.ndarray, encoding: str = "rgb8") -> None:

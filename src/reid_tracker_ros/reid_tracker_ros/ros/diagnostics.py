@@ -15,8 +15,8 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from ..stats import WARN, StatsSnapshot, snapshot_values
+from ..topics import DIAGNOSTICS
 
-DIAGNOSTICS_TOPIC = "/diagnostics"
 STATUS_PREFIX = "reid_tracker_ros: "
 
 
@@ -42,11 +42,6 @@ def status_values(status: DiagnosticStatus) -> dict[str, str]:
     return {kv.key: kv.value for kv in status.values}
 
 
-def status_level(status: DiagnosticStatus) -> int:
-    level = status.level
-    return level[0] if isinstance(level, (bytes, bytearray)) else int(level)
-
-
 class DiagnosticsReporter:
     """A timer on ``node`` publishing its StageStats; ``values`` returns (warnings, extra pairs)."""
 
@@ -54,7 +49,7 @@ class DiagnosticsReporter:
                  values: Callable[[], tuple[list[str], list[tuple[str, str]]]]) -> None:
         self.node = node
         self._values = values
-        self.pub = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, diagnostics_qos())
+        self.pub = node.create_publisher(DiagnosticArray, DIAGNOSTICS, diagnostics_qos())
         self.timer = node.create_timer(period_s, self.publish) if period_s > 0 else None
 
     def publish(self) -> DiagnosticArray:

@@ -6,7 +6,7 @@ from typing import Any, Callable
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 
-from ..config import PARAMETER_SCHEMA, ParamSpec, load_node_parameters, preset_defaults, validated_parameters
+from ..config import PARAMETER_SCHEMA, ParamSpec, preset_defaults, validated_parameters, yaml_parameters
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -36,7 +36,7 @@ def declare_node_parameters(node: Node, schema_name: str,
     ``on_change`` as {name: new value}.
     """
     specs = PARAMETER_SCHEMA[schema_name]
-    defaults = load_node_parameters(schema_name, with_presets=False)
+    defaults = yaml_parameters(schema_name, None)
     for spec in specs:
         if spec.from_preset and spec.name not in defaults:
             continue  # declared below, once the value that selects the preset is known

@@ -13,7 +13,8 @@ from ..types import TrackSnapshot, tlwh_to_xyxy
 from ..visualization.cloud import FIELDS, POINT_STEP, cloud_data
 from ..visualization.geometry import CameraModel, depth_to_metres
 from ..visualization.markers import MarkerSpec
-from .conversions import ImageConversionError, uint8_array
+from .conversions import uint8_array
+from ..images import ImageConversionError
 
 try:  # apt ROS ships it; the PyPI wheels used here do not: the numpy path gives the same layout
     from sensor_msgs_py import point_cloud2 as _pc2  # type: ignore

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ..graph import camera_pipeline, environment, image_subscriber_count
+from ..topics import EMBEDDED_DETECTIONS, TRACKS
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -71,8 +72,8 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
             self.latency_ms: dict[int, float] = {}
             self.featured: set[int] = set()
             q = data_qos(100)
-            self.create_subscription(TrackArray, "/tracks", self.on_tracks, q)
-            self.create_subscription(EmbeddedDetectionArray, "/embedded_detections", self.on_embedded, q)
+            self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q)
+            self.create_subscription(EmbeddedDetectionArray, "/" + EMBEDDED_DETECTIONS, self.on_embedded, q)
 
         def on_embedded(self, msg) -> None:
             self.featured.add(stamp_to_ns(msg.header.stamp))

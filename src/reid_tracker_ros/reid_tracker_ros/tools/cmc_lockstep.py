@@ -25,7 +25,7 @@ import yaml
 
 from ..mot.synthetic import generate_sequence
 from ..tracking import CMC_METHODS
-from ..tracking.presets import PRESET_DIR_ENV, load_preset
+from ..tracking.config import PRESET_DIR_ENV, load_preset
 
 
 def preset_override(folder: Path, tracker: str, cmc: str) -> Path:

@@ -9,29 +9,28 @@ Typical use::
 """
 from .assignment import linear_assignment
 from .cmc import CMC_METHODS, CameraMotionEstimator, make_cmc
+from .config import (RANGES, TRACKERS, TrackerConfig, config_from_parameters, get_strategy, load_preset,
+                     preset_config, strategy_names)
 from .costs import (GATED_COST, cosine_distance, fuse_motion, gate_cost, iou_distance, iou_matrix,
-                    nearest_neighbor_distance, normalize_rows, threshold_cost)
+                    nearest_neighbor_distance, threshold_cost)
 from .kalman_filter import (CHI2INV95, KALMAN_FILTERS, ConstantVelocityKalmanFilter,
                             KalmanFilterXYAH, KalmanFilterXYWH, make_kalman_filter, warp_boxes)
-from .presets import load_preset
 from .reentry import ReentryGallery
-from .strategies import (TRACKERS, AppearanceStage, BotSortStrategy, ByteTrackStrategy,
-                         DeepOcSortStrategy, DeepSortStrategy, IoUStage, MatchingCascade,
-                         MomentumStage, OcSortStrategy, ProximityAppearanceStage, SortStrategy,
-                         Stage, Strategy, StrongSortStrategy, build_tracker, get_strategy,
-                         preset_config)
+from .strategies import (AppearanceStage, BotSortStrategy, ByteTrackStrategy, DeepOcSortStrategy,
+                         DeepSortStrategy, IoUStage, MatchingCascade, MomentumStage, OcSortStrategy,
+                         ProximityAppearanceStage, SortStrategy, Stage, Strategy, StrongSortStrategy)
 from .track import FeatureGallery, Track
-from .tracker import FrameContext, Tracker, TrackerConfig
+from .tracker import FrameContext, Tracker, build_tracker
 
 __all__ = [
-    "CHI2INV95", "CMC_METHODS", "GATED_COST", "KALMAN_FILTERS", "TRACKERS", "AppearanceStage",
+    "RANGES", "CHI2INV95", "CMC_METHODS", "GATED_COST", "KALMAN_FILTERS", "TRACKERS", "AppearanceStage",
     "BotSortStrategy", "ByteTrackStrategy", "CameraMotionEstimator",
     "ConstantVelocityKalmanFilter", "DeepOcSortStrategy", "DeepSortStrategy", "FeatureGallery",
     "FrameContext", "IoUStage", "KalmanFilterXYAH", "KalmanFilterXYWH", "MatchingCascade",
     "MomentumStage", "OcSortStrategy", "ProximityAppearanceStage", "ReentryGallery",
     "SortStrategy", "Stage", "Strategy", "StrongSortStrategy", "Track", "Tracker",
-    "TrackerConfig", "build_tracker", "cosine_distance", "fuse_motion", "gate_cost",
-    "get_strategy", "iou_distance", "iou_matrix", "linear_assignment", "load_preset",
-    "make_cmc", "make_kalman_filter", "nearest_neighbor_distance", "normalize_rows",
-    "preset_config", "threshold_cost", "warp_boxes",
+    "TrackerConfig", "build_tracker", "config_from_parameters", "cosine_distance", "fuse_motion",
+    "gate_cost", "get_strategy", "iou_distance", "iou_matrix", "linear_assignment", "load_preset",
+    "make_cmc", "make_kalman_filter", "nearest_neighbor_distance", "preset_config",
+    "strategy_names", "threshold_cost", "warp_boxes",
 ]

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..vectors import normalize_rows
+
 # Finite stand-in for "impossible": the Hungarian solver rejects infeasible (all-inf) rows.
 GATED_COST = 1e5
 
@@ -65,21 +67,6 @@ def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 def iou_distance(track_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
     """(N, M) 1 - IoU: 0 for identical boxes, 1 for disjoint or degenerate ones."""
     return 1.0 - iou_matrix(track_boxes, det_boxes)
-
-
-def normalize_rows(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """L2-normalised float32 copy of (N, D) rows; zero or non-finite rows become all-zero."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2:
-        raise ValueError(f"expected an (N, D) array, got shape {x.shape}")
-    sq = np.einsum("ij,ij->i", x, x)
-    ok = (sq > eps * eps) & np.isfinite(sq)  # a NaN/inf entry makes its row's sum non-finite
-    scale = np.zeros_like(sq)
-    np.divide(1.0, np.sqrt(sq, where=ok, out=np.ones_like(sq)), out=scale, where=ok)
-    out = x * scale[:, None]
-    if not ok.all():
-        out[~ok] = 0.0  # 0 * inf would be NaN
-    return out
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray, normalize: bool = True) -> np.ndarray:

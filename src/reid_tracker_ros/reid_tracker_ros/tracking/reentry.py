@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .costs import normalize_rows
+from ..vectors import normalize_rows
 
 
 @dataclass
@@ -104,9 +104,12 @@ class ReentryGallery:
         protos = np.stack([e.features.mean(axis=0) for e in self._entries.values()])
         return ids, np.clip(1.0 - protos @ query, 0.0, 2.0).astype(np.float64)
 
-    def claim(self, features: np.ndarray, now: float, exclude: Iterable[int] = ()) -> int | None:
-        """Id of the closest remembered identity within the threshold (removed from the gallery),
-        or None. ``exclude``: ids that are alive right now and must not be handed out twice."""
+    def claim(self, features: np.ndarray, now: float, exclude: Iterable[int] = (),
+              threshold: float | None = None) -> int | None:
+        """Id of the closest remembered identity within the threshold (``threshold``, default the
+        gallery's; removed from the gallery), or None. ``exclude``: ids that are alive right now
+        and must not be handed out twice."""
+        threshold = self.threshold if threshold is None else threshold
         self.expire(now)
         ids, dist = self.distances(features)
         if len(ids) == 0:
@@ -114,7 +117,7 @@ class ReentryGallery:
         banned = set(int(i) for i in exclude)
         order = np.argsort(dist, kind="stable")
         for k in order.tolist():
-            if dist[k] > self.threshold:
+            if dist[k] > threshold:
                 return None
             tid = int(ids[k])
             if tid not in banned:

@@ -19,25 +19,26 @@ trackers are small subclasses:
 - Deep OC-SORT: OC-SORT with adaptively weighted appearance similarity and a
   confidence-dependent feature EMA.
 
-Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.presets`).
+Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.config`).
 """
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .assignment import linear_assignment
 from .costs import GATED_COST, fuse_motion, iou_matrix
 from .kalman_filter import ConstantVelocityKalmanFilter, make_kalman_filter
-from .presets import load_preset
-from .tracker import FrameContext, Tracker, TrackerConfig
+from .config import TrackerConfig, register_strategy
+
+if TYPE_CHECKING:  # annotations only: the tracker module never imports this one
+    from .tracker import FrameContext
 
 # (ctx, candidate rows/cols) -> boolean mask over them
-Selector = Callable[[FrameContext, np.ndarray], np.ndarray]
+Selector = Callable[["FrameContext", np.ndarray], np.ndarray]
 Association = tuple[np.ndarray, np.ndarray, np.ndarray]  # matches (K, 2), track rows, det cols
 
 _NO_MATCHES = np.zeros((0, 2), dtype=np.int64)
@@ -83,9 +84,11 @@ def select_iou_fallback(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
 
     Tracks missing for longer than one frame are left to appearance only (that is what stops
     drifting predictions from grabbing other targets); without embeddings every track is
-    eligible, so DeepSORT degrades to SORT-like motion matching.
+    eligible, so DeepSORT degrades to SORT-like motion matching. With calibrated appearance
+    every track stays eligible too: appearance then only adds matches to the motion-only
+    variant's and never takes a track away from motion (a tight threshold leaves many unmatched).
     """
-    if not ctx.has_embeddings:
+    if not ctx.has_embeddings or ctx.gate is not None:
         return np.ones(len(rows), dtype=bool)
     fsu = ctx.frames_since_update[rows]
     return ~ctx.confirmed[rows] | (fsu <= 1) | ~ctx.has_features[rows]
@@ -167,7 +170,7 @@ class ProximityAppearanceStage(IoUStage):
         if not ctx.has_embeddings:
             return iou_cost
         emb = ctx.appearance_distance(track_rows, det_cols, use_ema=True)
-        emb[(emb > self.max_cosine) | (iou_cost > self.proximity)] = 1.0
+        emb[~ctx.appearance_evidence(emb, self.max_cosine) | (iou_cost > self.proximity)] = 1.0
         return np.minimum(iou_cost, emb)
 
 
@@ -200,10 +203,17 @@ class MomentumStage(IoUStage):
                 ctx.detections.boxes[det_cols]) * scores[None, :]
         if self.embedding_weight > 0 and ctx.has_embeddings:
             has = ctx.has_features[track_rows]
-            emb = 1.0 - ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            dist = ctx.appearance_distance(track_rows, det_cols, use_ema=True)
+            # calibrated: 0 for a typical different person, 1 for a typical same one
+            if ctx.gate is None:
+                emb = 1.0 - dist
+            else:
+                emb = ctx.gate.similarity(dist)
+                emb[~ctx.appearance_evidence(dist, 2.0)] = 0.0
             emb[~has] = 0.0
             emb[iou <= 0.0] = 0.0  # appearance only disambiguates plausible pairs
-            sim += adaptive_weights(emb, self.embedding_weight, self.adaptive_weight) * emb
+            weight = self.embedding_weight * (1.0 if ctx.gate is None else ctx.gate.weight)
+            sim += adaptive_weights(emb, weight, self.adaptive_weight) * emb
         cost = -sim
         cost[(1.0 - iou) > self.max_distance] = GATED_COST
         return cost
@@ -262,7 +272,8 @@ class AppearanceStage(Stage):
 
     def cost(self, ctx: FrameContext, track_rows: np.ndarray, det_cols: np.ndarray) -> np.ndarray:
         if not self.gating and self.appearance_weight >= 1.0:
-            return ctx.appearance_distance(track_rows, det_cols, self.use_ema)
+            return self._calibrated(ctx, ctx.appearance_distance(track_rows, det_cols, self.use_ema),
+                                    track_rows, det_cols)
         gd = ctx.gating_distance(self.only_position)[np.ix_(track_rows, det_cols)]
         threshold = ctx.kf.gating_threshold(self.only_position)
         if self.gating:
@@ -271,7 +282,17 @@ class AppearanceStage(Stage):
         else:  # motion term without the hard gate
             cost = ctx.appearance_distance(track_rows, det_cols, self.use_ema)
             gd = np.minimum(gd, threshold)
-        return fuse_motion(cost, gd, threshold, self.appearance_weight)
+        return fuse_motion(self._calibrated(ctx, cost, track_rows, det_cols), gd, threshold,
+                           self.appearance_weight)
+
+    def _calibrated(self, ctx: FrameContext, cosine: np.ndarray, track_rows: np.ndarray,
+                    det_cols: np.ndarray) -> np.ndarray:
+        """Once calibrated, only distinctive pairs within the threshold may match on appearance,
+        and only confident boxes (a low-scoring duplicate or part box of a person looks alike)."""
+        if ctx.gate is not None:
+            weak = ctx.scores[det_cols] < ctx.config.high_score
+            cosine[~ctx.appearance_evidence(cosine, self.max_distance) | weak[None, :]] = GATED_COST
+        return cosine
 
 
 class MatchingCascade(Stage):
@@ -370,6 +391,7 @@ class Strategy(ABC):
         return np.ones(len(det_cols), dtype=bool)
 
 
+@register_strategy
 class SortStrategy(Strategy):
     """SORT: Kalman-predicted boxes matched to detections by IoU, motion only."""
 
@@ -380,6 +402,7 @@ class SortStrategy(Strategy):
         return [IoUStage(config.max_iou_distance)]
 
 
+@register_strategy
 class DeepSortStrategy(Strategy):
     """DeepSORT: gated appearance cascade for confirmed tracks, then IoU for the rest."""
 
@@ -392,6 +415,7 @@ class DeepSortStrategy(Strategy):
                 IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
 
 
+@register_strategy
 class StrongSortStrategy(DeepSortStrategy):
     """StrongSORT: one gated stage of EMA appearance fused with motion (no cascade: EMA features
     are reliable enough to let old tracks compete), then IoU for the rest. NSA Kalman and CMC
@@ -405,6 +429,7 @@ class StrongSortStrategy(DeepSortStrategy):
                 IoUStage(config.max_iou_distance, track_selector=select_iou_fallback)]
 
 
+@register_strategy
 class ByteTrackStrategy(Strategy):
     """ByteTrack: high-score detections first, then low-score ones keep tracked targets alive
     through occlusion (their boxes score low because they are occluded), then tentative tracks;
@@ -433,6 +458,7 @@ class ByteTrackStrategy(Strategy):
         return ctx.scores[det_cols] >= ctx.config.new_track_score
 
 
+@register_strategy
 class BotSortStrategy(ByteTrackStrategy):
     """BoT-SORT: ByteTrack with IoU + ReID fusion always on (xywh Kalman and CMC: preset)."""
 
@@ -440,6 +466,7 @@ class BotSortStrategy(ByteTrackStrategy):
     uses_appearance = True  # type: ignore[assignment]
 
 
+@register_strategy
 class OcSortStrategy(Strategy):
     """OC-SORT: IoU + observation-centric momentum on confident detections, then recovery
     against last observations (OCR); the tracker re-updates tracks found after a gap (ORU)."""
@@ -460,6 +487,7 @@ class OcSortStrategy(Strategy):
         return ctx.scores[det_cols] >= ctx.config.new_track_score
 
 
+@register_strategy
 class DeepOcSortStrategy(OcSortStrategy):
     """Deep OC-SORT: OC-SORT plus adaptively weighted appearance, and a feature EMA that trusts
     confident detections more (alpha falls from 1 at ``new_track_score`` to ``ema_alpha`` at 1)."""
@@ -477,48 +505,3 @@ class DeepOcSortStrategy(OcSortStrategy):
         trust = np.clip((np.asarray(scores, np.float64) - sigma) / (1.0 - sigma), 0.0, 1.0)
         af = self.config.ema_alpha
         return af + (1.0 - af) * (1.0 - trust)
-
-
-TRACKERS: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SortStrategy, DeepSortStrategy, StrongSortStrategy,
-                              ByteTrackStrategy, BotSortStrategy, OcSortStrategy,
-                              DeepOcSortStrategy)
-}
-
-
-def get_strategy(name: str) -> type[Strategy]:
-    """Registered strategy class by name (ValueError listing the valid names otherwise)."""
-    try:
-        return TRACKERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown tracker {name!r}; valid: {sorted(TRACKERS)}") from None
-
-
-def preset_config(name: str, overrides: Mapping[str, Any] | None = None) -> TrackerConfig:
-    """The preset ``config/trackers/<name>.yaml`` with ``overrides`` on top."""
-    get_strategy(name)
-    merged = {**load_preset(name), **dict(overrides or {})}
-    merged["strategy"] = name
-    return TrackerConfig.from_dict(merged)
-
-
-def build_tracker(name_or_config: str | TrackerConfig | Mapping[str, Any], **kwargs: Any) -> Tracker:
-    """Tracker from a strategy name (its preset), a TrackerConfig (as is) or a plain dict (the
-    preset of its ``strategy``, default ``sort``, overridden by the dict's other keys).
-    ``kwargs`` go to :class:`Tracker` (e.g. a shared ``reentry_gallery``)."""
-    if isinstance(name_or_config, str):
-        config = preset_config(name_or_config)
-    elif isinstance(name_or_config, TrackerConfig):
-        config = name_or_config
-    elif isinstance(name_or_config, Mapping):
-        d = dict(name_or_config)
-        name = d.pop("strategy", TrackerConfig.strategy)
-        valid = {f.name for f in dataclasses.fields(TrackerConfig)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
-        config = preset_config(name, d)
-    else:
-        raise ValueError(f"build_tracker expects a name, TrackerConfig or dict, "
-                         f"got {type(name_or_config).__name__}")
-    return Tracker(config, **kwargs)

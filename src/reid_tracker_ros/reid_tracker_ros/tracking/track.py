@@ -135,10 +135,6 @@ class Track:
         return self.state != TrackState.TENTATIVE
 
     @property
-    def is_lost(self) -> bool:
-        return self.state == TrackState.LOST
-
-    @property
     def is_deleted(self) -> bool:
         return self._deleted
 
@@ -155,11 +151,6 @@ class Track:
         """A new frame started (the tracker predicted this track's state)."""
         self.age += 1
         self.frames_since_update += 1
-
-    @property
-    def last_seen_age(self) -> int:
-        """Age at which the last observation was made."""
-        return self.age - self.frames_since_update
 
     def mark_hit(self, box: np.ndarray, score: float, class_id: int,
                  feature: np.ndarray | None = None, ema_alpha: float | None = None) -> None:

@@ -8,126 +8,21 @@ per-frame :class:`FrameContext`.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..types import Detections, TrackSnapshot, TrackState, valid_box_mask
+from .appearance import AppearanceCalibrator, AppearanceGate
 from .cmc import IDENTITY, CameraMotionEstimator, make_cmc
-from .costs import nearest_neighbor_distance, normalize_rows
+from .config import TrackerConfig, get_strategy, resolve_config
+from ..vectors import normalize_rows
+from .costs import nearest_neighbor_distance
 from .kalman_filter import ConstantVelocityKalmanFilter
 from .reentry import ReentryGallery
 from .track import Track
-
-if TYPE_CHECKING:
-    from .strategies import Strategy
-
-
-@dataclass
-class TrackerConfig:
-    """Tracker parameters (shared by all strategies; a strategy ignores what it does not use)."""
-
-    strategy: str = "sort"  # a name in strategies.TRACKERS
-    n_init: int = 3  # consecutive hits before a track is confirmed
-    max_age: int = 30  # frames a confirmed track may stay unmatched (LOST) before deletion
-    max_iou_distance: float = 0.7  # IoU matching accepts 1 - IoU <= this
-    max_cosine_distance: float = 0.2  # appearance matching accepts a (fused) cost <= this
-    nn_budget: int = 100  # appearance features remembered per track
-    ema_alpha: float = 0.9  # EMA feature: ema = alpha * ema + (1 - alpha) * new
-    min_score: float = 0.0  # detections scoring below this are dropped before tracking
-    appearance_weight: float = 1.0  # appearance cost = w * cosine + (1 - w) * maha / gate
-    gating: bool = True  # Mahalanobis chi-square gate on appearance matching
-    report_lost: bool = True  # snapshot includes LOST tracks (predicted boxes)
-    report_tentative: bool = False  # snapshot includes tentative tracks
-    kalman_filter: str = "xyah"  # box parameterisation of the Kalman filter: "xyah" | "xywh"
-    nsa: bool = False  # NSA Kalman: measurement noise scaled by (1 - detection confidence)
-    # score split (ByteTrack, BoT-SORT, OC-SORT): first stage on high scores, second on the rest
-    high_score: float = 0.5  # detections >= this are "high"; below it only the second stage sees them
-    low_score: float = 0.1  # detections below this are ignored by score-split strategies
-    new_track_score: float = 0.6  # score-split strategies start tracks only from detections >= this
-    second_iou_distance: float = 0.5  # 1 - IoU accepted for low-score detections
-    fuse_score: bool = False  # IoU similarity multiplied by the detection score (ByteTrack)
-    with_appearance: bool = False  # ByteTrack: IoU/appearance fusion in the first stage (BoT-SORT's)
-    proximity_iou_distance: float = 0.5  # appearance only counts where 1 - IoU <= this (BoT-SORT)
-    # OC-SORT
-    delta_t: int = 3  # frames between the observations that give a track's direction (OCM)
-    inertia: float = 0.2  # weight of the direction-consistency term (OCM)
-    oru: bool = True  # observation-centric re-update after a gap (OC-SORT, Deep OC-SORT)
-    embedding_weight: float = 0.5  # Deep OC-SORT: weight of appearance similarity in the cost
-    adaptive_weight: float = 0.5  # Deep OC-SORT: extra weight where appearance is unambiguous
-    # camera-motion compensation: "none" | "sparse_flow" | "ecc" (needs frames in update())
-    cmc: str = "none"
-    cmc_scale: float = 0.5  # CMC runs on the grey image resized by this factor
-    # re-entry gallery: deleted confirmed tracks can hand their id to a new look-alike track
-    reentry: bool = False
-    reentry_threshold: float = 0.15  # mean cosine distance accepted for giving an id back
-    reentry_max_age_s: float = 60.0  # seconds a deleted identity is remembered
-    reentry_budget: int = 10  # features kept per remembered identity
-    frame_rate: float = 30.0  # converts frame counts to seconds when update() gets no timestamp
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            kind = f.type if isinstance(f.type, str) else f.type.__name__
-            if kind == "bool":
-                if not isinstance(value, (bool, np.bool_)):
-                    raise ValueError(f"tracker config {f.name!r} must be true/false, got {value!r}")
-                setattr(self, f.name, bool(value))
-            elif kind == "int":
-                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                    raise ValueError(f"tracker config {f.name!r} must be an integer, got {value!r}")
-                setattr(self, f.name, int(value))
-            elif kind == "float":
-                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                    raise ValueError(f"tracker config {f.name!r} must be a number, got {value!r}")
-                setattr(self, f.name, float(value))
-            elif kind == "str" and not isinstance(value, str):
-                raise ValueError(f"tracker config {f.name!r} must be a string, got {value!r}")
-        checks = {
-            "n_init": self.n_init >= 1,
-            "max_age": self.max_age >= 0,
-            "max_iou_distance": 0.0 <= self.max_iou_distance <= 1.0,
-            "max_cosine_distance": 0.0 <= self.max_cosine_distance <= 2.0,
-            "nn_budget": self.nn_budget >= 1,
-            "ema_alpha": 0.0 <= self.ema_alpha <= 1.0,
-            "appearance_weight": 0.0 <= self.appearance_weight <= 1.0,
-            "min_score": not np.isnan(self.min_score),
-            "high_score": self.low_score <= self.high_score,
-            "new_track_score": not np.isnan(self.new_track_score),
-            "second_iou_distance": 0.0 <= self.second_iou_distance <= 1.0,
-            "proximity_iou_distance": 0.0 <= self.proximity_iou_distance <= 1.0,
-            "delta_t": self.delta_t >= 1,
-            "inertia": 0.0 <= self.inertia <= 10.0,
-            "embedding_weight": 0.0 <= self.embedding_weight <= 10.0,
-            "adaptive_weight": 0.0 <= self.adaptive_weight <= 10.0,
-            "cmc": self.cmc in ("none", "sparse_flow", "ecc"),
-            "cmc_scale": 0.05 <= self.cmc_scale <= 1.0,
-            "reentry_threshold": 0.0 <= self.reentry_threshold <= 2.0,
-            "reentry_max_age_s": self.reentry_max_age_s > 0,
-            "reentry_budget": self.reentry_budget >= 1,
-            "frame_rate": self.frame_rate > 0,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError("tracker config out of range: "
-                             + ", ".join(f"{k}={getattr(self, k)!r}" for k in bad))
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "TrackerConfig":
-        """Build from a plain mapping (YAML/ROS parameters); unknown keys are a ValueError."""
-        d = dict(d or {})
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class FrameContext:
@@ -144,7 +39,24 @@ class FrameContext:
         self.covariance = tracker.covariance
         self.detections = detections
         self.measurements = measurements  # (N, ndim) detections in Kalman measurement space
+        # appearance takes part in association (False without features, or while the
+        # calibrator finds it uninformative on this camera: then stages run on motion only)
         self.has_embeddings = detections.embeddings is not None and len(detections) > 0
+        self.gate: AppearanceGate | None = None  # calibrated thresholds (None: the preset's)
+
+    def cosine_threshold(self, preset: float) -> float:
+        """Largest cosine distance a stage may accept: the preset's, tightened by calibration."""
+        return preset if self.gate is None else min(preset, self.gate.threshold)
+
+    def appearance_evidence(self, distance: np.ndarray, preset: float) -> np.ndarray:
+        """Pairs whose appearance may count: within the threshold and, once calibrated, also
+        distinctive (each is the other's nearest among the candidates: a look-alike next to the
+        right person is no evidence)."""
+        ok = distance <= self.cosine_threshold(preset)
+        if self.gate is not None and distance.size:
+            ok &= distance <= distance.min(axis=1, keepdims=True)
+            ok &= distance <= distance.min(axis=0, keepdims=True)
+        return ok
 
     @property
     def num_tracks(self) -> int:
@@ -233,7 +145,7 @@ class Tracker:
     """
 
     def __init__(self, config: TrackerConfig | Mapping[str, Any] | None = None,
-                 strategy: "Strategy | None" = None,
+                 strategy: Any = None,
                  reentry_gallery: ReentryGallery | None = None) -> None:
         if config is None or isinstance(config, Mapping):
             config = TrackerConfig.from_dict(config)
@@ -241,14 +153,14 @@ class Tracker:
             raise TypeError(f"Tracker expects a TrackerConfig or dict, got {type(config).__name__}")
         self.config = config
         if strategy is None:
-            from .strategies import get_strategy  # strategies import this module
-
             strategy = get_strategy(self.config.strategy)(self.config)
         self.strategy = strategy
         self.kf: ConstantVelocityKalmanFilter = self.strategy.make_kalman_filter(self.config)
         self.cmc: CameraMotionEstimator | None = make_cmc(config.cmc, config.cmc_scale)
         self.reentry = reentry_gallery
         self._own_gallery = reentry_gallery is None
+        self.calibrator = (AppearanceCalibrator() if config.calibrate_appearance and self.strategy.uses_appearance
+                           else None)
         self.reset()
 
     @property
@@ -263,11 +175,7 @@ class Tracker:
         new Tracker.
         """
         if isinstance(config, Mapping):  # only the given keys change
-            valid = {f.name for f in dataclasses.fields(TrackerConfig)}
-            unknown = sorted(set(config) - valid)
-            if unknown:
-                raise ValueError(f"unknown tracker config key(s) {unknown}; valid keys: {sorted(valid)}")
-            config = dataclasses.replace(self.config, **config)
+            config = self.config.replace(config)
         fixed = ("strategy", "kalman_filter", "cmc", "cmc_scale", "delta_t")
         changed = [k for k in fixed if getattr(config, k) != getattr(self.config, k)]
         if changed:
@@ -308,6 +216,8 @@ class Tracker:
         self._next_id = 1
         if self.cmc is not None:
             self.cmc.reset()
+        if self.calibrator is not None:
+            self.calibrator.reset()
         if self._own_gallery:
             self.reentry = None
         self._make_gallery()
@@ -339,9 +249,12 @@ class Tracker:
 
         measurements = self.kf.measurement_from_xyxy(dets.boxes)
         ctx = FrameContext(self, dets, measurements)
+        features = ctx.unit_embeddings if ctx.has_embeddings and self.strategy.uses_appearance else None
+        if features is not None and self.calibrator is not None:
+            ctx.gate = self._calibrate(ctx, features)
+            ctx.has_embeddings = ctx.gate.active
         matches, unmatched_tracks, unmatched_dets = self.strategy.associate(ctx)
 
-        features = ctx.unit_embeddings if ctx.has_embeddings and self.strategy.uses_appearance else None
         if len(matches):
             self._correct(matches, dets, measurements, features)
         for r in unmatched_tracks:
@@ -351,6 +264,24 @@ class Tracker:
             self._spawn(births, dets, measurements, features)
         self._prune()
         return self._snapshot()
+
+    def _calibrate(self, ctx: FrameContext, features: np.ndarray) -> AppearanceGate:
+        """Feed this frame's free samples to the calibrator; the gate for this frame."""
+        cal = self.calibrator
+        assert cal is not None
+        cal.observe_negatives(ctx.detections.boxes, features)
+        if self.tracks:
+            recent = ctx.confirmed & (ctx.frames_since_update <= 1) & ctx.has_features
+            rows = np.flatnonzero(recent)
+            if len(rows):
+                ema = [self.tracks[r].ema_feature for r in rows.tolist()]
+                ok = np.array([e is not None and len(e) == features.shape[1] for e in ema])
+                if ok.any():
+                    rows = rows[ok]
+                    track_feats = np.stack([e for e, k in zip(ema, ok) if k])
+                    cal.observe_positives(ctx.predicted_boxes[rows], track_feats, np.ones(len(rows), bool),
+                                          ctx.detections.boxes, features)
+        return cal.gate()
 
     def _warp(self, affine: np.ndarray) -> None:
         self.mean, self.covariance = self.kf.warp(self.mean, self.covariance, affine)
@@ -414,11 +345,17 @@ class Tracker:
     def _restore_ids(self, tracks: list[Track]) -> None:
         """Newly confirmed tracks that look like a deleted identity take its id back."""
         assert self.reentry is not None
+        threshold = self.reentry.threshold
+        if self.calibrator is not None:  # a calibrated camera: only once appearance proved useful
+            gate = self.calibrator.gate()
+            if not gate.active:
+                return
+            threshold = min(threshold, gate.threshold)
         alive = {t.track_id for t in self.tracks}
         for track in tracks:
             if len(track.gallery) == 0 or self.reentry.dim != track.gallery.dim:
                 continue
-            old = self.reentry.claim(track.features, self.timestamp, exclude=alive)
+            old = self.reentry.claim(track.features, self.timestamp, exclude=alive, threshold=threshold)
             if old is not None:
                 alive.discard(track.track_id)
                 track.track_id = old
@@ -484,3 +421,10 @@ class Tracker:
             frames_since_update=np.fromiter((t.frames_since_update for t in tracks), np.int64, n),
             velocities=self.kf.velocity(mean),
         )
+
+
+def build_tracker(spec: "str | TrackerConfig | Mapping[str, Any]", **kwargs: Any) -> Tracker:
+    """Tracker from a strategy name (its preset), a TrackerConfig (as is) or a plain dict (the
+    preset of its ``strategy``, default ``sort``, overridden by the dict's other keys).
+    ``kwargs`` go to :class:`Tracker` (e.g. a shared ``reentry_gallery``)."""
+    return Tracker(resolve_config(spec), **kwargs)

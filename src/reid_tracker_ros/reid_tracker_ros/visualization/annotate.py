@@ -14,7 +14,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from ..mot.visualize import id_colour
+from .colours import id_colour
 from ..types import TrackSnapshot, TrackState
 
 _STATE_TAG = {TrackState.TENTATIVE: " new", TrackState.CONFIRMED: "", TrackState.LOST: " lost"}

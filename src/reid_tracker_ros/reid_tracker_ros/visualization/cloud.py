@@ -39,10 +39,3 @@ def cloud_data(points: np.ndarray) -> tuple[bytes, int, int]:
     """(data bytes, width, row_step) of a PointCloud2 holding ``points`` (N, 7) float32."""
     points = np.ascontiguousarray(points, dtype="<f4").reshape(-1, len(FIELD_NAMES))
     return points.tobytes(), len(points), POINT_STEP * len(points)
-
-
-def read_cloud(data: bytes | bytearray | memoryview, width: int) -> np.ndarray:
-    """The inverse, for tests and tools: PointCloud2 data -> structured array by field name."""
-    dtype = np.dtype({"names": list(FIELD_NAMES), "formats": ["<f4"] * len(FIELD_NAMES),
-                      "offsets": [off for _, off, _, _ in FIELDS], "itemsize": POINT_STEP})
-    return np.frombuffer(bytes(data), dtype=dtype, count=width)

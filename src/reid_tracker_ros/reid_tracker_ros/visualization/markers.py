@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mot.visualize import id_colour
+from .colours import id_colour
 from ..types import TrackState
 from .geometry import up_vector
 
@@ -45,7 +45,7 @@ class MarkerSpec:
 
 
 def id_rgba(track_id: int, alpha: float = 1.0) -> tuple[float, float, float, float]:
-    """The track's colour of the annotated image (mot.visualize.id_colour, BGR) as RGBA floats."""
+    """The track's colour of the annotated image (colours.id_colour, BGR) as RGBA floats."""
     b, g, r = id_colour(int(track_id))
     return (r / 255.0, g / 255.0, b / 255.0, float(alpha))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from reid_tracker_ros.vectors import normalize_rows
 
 METRICS = ("cosine", "euclidean")
 
@@ -16,12 +17,6 @@ def as_numpy_features(x, name: str = "features") -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf values")
     return x
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 1e-12)
 
 
 def compute_distance(qf, gf, metric: str = "cosine", chunk_size: int = 4096) -> np.ndarray:
@@ -50,7 +45,7 @@ def iter_distance_chunks(qf, gf, metric: str = "cosine", chunk_size: int = 4096)
     if q.shape[1] != g.shape[1]:
         raise ValueError(f"query and gallery feature sizes differ: {q.shape[1]} vs {g.shape[1]}")
     if metric == "cosine":
-        q, g = l2_normalise(q), l2_normalise(g)
+        q, g = normalize_rows(q), normalize_rows(g)
     else:
         g_sq = np.einsum("ij,ij->i", g, g)
     for start in range(0, len(q), chunk_size):

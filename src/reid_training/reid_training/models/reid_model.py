@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .backbones import MobileNetV2Features, build_backbone, load_mobilenet_imagenet
@@ -183,10 +182,6 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def l2_normalize(x: torch.Tensor) -> torch.Tensor:
-    return F.normalize(x, dim=1)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 2 * args.window or args.window < 1:
         p.error(f"--frames ({args.frames}) must be at least twice --window ({args.window})")
 
-    from .graph import environment, evaluation_pipeline
+    from ..graph import environment, evaluation_pipeline
 
     os.environ.update(environment("local"))
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(110, 199)))
@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     from reid_msgs.msg import Detection, DetectionArray, TrackArray
     from sensor_msgs.msg import Image
 
-    from .graph import DEFAULT_IMAGE_TOPIC, PUBLIC_DETECTIONS_TOPIC
-    from .ros.conversions import fill_image_msg, stamp_to_ns
-    from .ros.diagnostics import status_values
-    from .ros.qos import data_qos
-    from .runner import GraphRunner
+    from ..topics import DEFAULT_IMAGE_TOPIC, DEFAULT_PUBLIC_DETECTIONS_TOPIC, DIAGNOSTICS, TRACKS
+    from ..ros.conversions import fill_image_msg, stamp_to_ns
+    from ..ros.diagnostics import status_values
+    from ..ros.qos import data_qos
+    from ..runner import GraphRunner
 
     runner = GraphRunner(evaluation_pipeline(detector_backend="public"), Path(args.out) / "logs",
                          profile="local").start()
@@ -99,12 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     node = Node("soak_camera")
     q = data_qos(100)
     image_pub = node.create_publisher(Image, DEFAULT_IMAGE_TOPIC, q)
-    det_pub = node.create_publisher(DetectionArray, PUBLIC_DETECTIONS_TOPIC, q)
+    det_pub = node.create_publisher(DetectionArray, DEFAULT_PUBLIC_DETECTIONS_TOPIC, q)
     answered: dict[int, float] = {}
     diag: dict[str, dict[str, str]] = {}
-    node.create_subscription(TrackArray, "/tracks", lambda m: answered.setdefault(stamp_to_ns(m.header.stamp),
+    node.create_subscription(TrackArray, "/" + TRACKS, lambda m: answered.setdefault(stamp_to_ns(m.header.stamp),
                                                                                  time.monotonic()), q)
-    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diag.update(
+    node.create_subscription(DiagnosticArray, DIAGNOSTICS, lambda m: diag.update(
         {s.hardware_id: status_values(s) for s in m.status}), 50)
     pids = [proc.pid for proc in runner.procs.values()]
 

@@ -19,7 +19,7 @@ from rclpy.node import Node
 from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, TrackArray
 from sensor_msgs.msg import Image
 
-from ..graph import PUBLIC_DETECTIONS_TOPIC
+from ..topics import DEFAULT_PUBLIC_DETECTIONS_TOPIC, DETECTIONS, EMBEDDED_DETECTIONS, TRACKS
 from ..mot.timing import StageClock
 from ..ros.conversions import stamp_to_ns
 from ..ros.qos import data_qos
@@ -49,21 +49,22 @@ class ReplayNode(Node):
         super().__init__("mot_replay")
         q = data_qos(DEPTH)
         self.image_pub = self.create_publisher(Image, image_topic, q)
-        self.det_pub = self.create_publisher(DetectionArray, PUBLIC_DETECTIONS_TOPIC, q) if public_detections else None
+        self.det_pub = (self.create_publisher(DetectionArray, DEFAULT_PUBLIC_DETECTIONS_TOPIC, q)
+                        if public_detections else None)
         self.clock = StageClock()
         self._frame_of_stamp: dict[int, int] = {}
         self.result = ReplayResult(clock=self.clock)
         self._ping_stamps: set[int] = set()
         self._ping_seen: set[int] = set()
         ns = topics_ns.rstrip("/")
-        self.create_subscription(DetectionArray, f"{ns}/detections", self._on_stage("detections"), q)
-        self.create_subscription(EmbeddedDetectionArray, f"{ns}/embedded_detections",
-                                 self._on_stage("embedded_detections"), q)
-        self.create_subscription(TrackArray, f"{ns}/tracks", self._on_tracks, q)
-        self.tracks_topic = f"{ns}/tracks"
+        self.create_subscription(DetectionArray, f"{ns}/{DETECTIONS}", self._on_stage(DETECTIONS), q)
+        self.create_subscription(EmbeddedDetectionArray, f"{ns}/{EMBEDDED_DETECTIONS}",
+                                 self._on_stage(EMBEDDED_DETECTIONS), q)
+        self.tracks_topic = f"{ns}/{TRACKS}"
+        self.create_subscription(TrackArray, self.tracks_topic, self._on_tracks, q)
 
     def _on_stage(self, event: str) -> Callable:
-        stage = {"detections": "detector", "embedded_detections": "embedder"}[event]
+        stage = {DETECTIONS: "detector", EMBEDDED_DETECTIONS: "embedder"}[event]
 
         def callback(msg, info: dict) -> None:
             stamp = stamp_to_ns(msg.header.stamp)

@@ -9,7 +9,7 @@
 5. and once more in lockstep without appearance features (motion only), so the appearance
    model's contribution is visible (the shipped model is trained on synthetic persons),
 6. then a real pedestrian video (opencv-doc's vtest.avi, a part of it by default) through the
-   camera graph with the YOLO detector and the visualizer (reid_tracker_ros.demo_video): an
+   camera graph with the YOLO detector and the visualizer (tools.demo_video): an
    annotated MP4 and a contact sheet; skipped with a clear message when the video is absent.
 The last line printed is one JSON object with the runs' numbers.
 """
@@ -24,15 +24,15 @@ from .demo_video import format_summary as format_video_summary
 from .demo_video import parse_args as parse_video_args
 from .demo_video import run as run_video
 from .evaluate import format_table, parse_args, run
-from .mot.synthetic import generate_sequence, is_current
-from .mot.visualize import contact_sheet
+from ..mot.synthetic import generate_sequence, is_current
+from .contact_sheet import contact_sheet
 
 
 
 def describe_default_model() -> str:
     """One line on the embedder's default model (name, trained or not), from its metadata."""
-    from .embedding.default_model import default_model_path
-    from .embedding.metadata import read_metadata
+    from ..embedding.default_model import default_model_path
+    from ..embedding.metadata import read_metadata
 
     try:
         meta = read_metadata(default_model_path())

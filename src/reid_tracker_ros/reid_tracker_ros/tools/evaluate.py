@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count
-from .mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
+from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count
+from ..topics import DEFAULT_IMAGE_TOPIC
+from ..mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
 
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "Frag", "MT",
                "ML")
@@ -74,9 +75,9 @@ def replay_frames(bag_path: Path, max_frames: int | None):
     from reid_msgs.msg import DetectionArray
     from sensor_msgs.msg import Image
 
-    from .mot.bag_reader import BagFrames, image_to_numpy
-    from .nodes.replay_node import ReplayFrame
-    from .ros.conversions import fill_image_msg
+    from ..mot.bag_reader import BagFrames, image_to_numpy
+    from .replay import ReplayFrame
+    from ..ros.conversions import fill_image_msg
 
     for k, rec in enumerate(BagFrames(bag_path)):
         if max_frames is not None and k >= max_frames:
@@ -95,15 +96,18 @@ def replay_frames(bag_path: Path, max_frames: int | None):
 
 
 def tracks_to_rows(result) -> np.ndarray:
-    """Confirmed tracks matched in their frame -> MOTChallenge result rows."""
-    from reid_msgs.msg import Track
+    """MOTChallenge result rows of every frame's TrackArray, by the offline loop's reporting rule
+    (:func:`~reid_tracker_ros.mot.offline.reported_mask`: confirmed tracks matched in their frame)."""
+    from ..mot.offline import reported_mask
 
     rows = []
     for frame, msg in result.tracks.items():
-        for t in msg.tracks:
-            if t.state == Track.CONFIRMED and t.frames_since_update == 0:
-                rows.append((frame, t.track_id, t.x, t.y, t.width, t.height, t.score))
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
+        if not msg.tracks:
+            continue
+        arr = np.array([(t.state, t.frames_since_update, frame, t.track_id, t.x, t.y, t.width, t.height, t.score)
+                        for t in msg.tracks], dtype=np.float64)
+        rows.append(arr[reported_mask(arr[:, 0], arr[:, 1]), 2:])
+    return np.concatenate(rows) if rows else np.zeros((0, 7))
 
 
 def format_table(summary: dict) -> str:
@@ -143,7 +147,7 @@ def run(args: argparse.Namespace) -> dict:
         os.environ.update(environment(profile))
         _ensure_domain()
 
-    from .mot.bag_writer import convert_sequence
+    from ..mot.bag_writer import convert_sequence
 
     bag_path = out / "bag"
     if bag_path.exists():
@@ -158,9 +162,9 @@ def run(args: argparse.Namespace) -> dict:
     import rclpy
     from sensor_msgs.msg import Image
 
-    from .nodes.replay_node import ReplayNode
-    from .ros.conversions import fill_image_msg
-    from .runner import GraphRunner
+    from .replay import ReplayNode
+    from ..ros.conversions import fill_image_msg
+    from ..runner import GraphRunner
 
     specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
                                 image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
@@ -199,7 +203,7 @@ def run(args: argparse.Namespace) -> dict:
 
     results_file = out / f"{info.name}.txt"
     write_results(results_file, tracks_to_rows(result))
-    from .mot.timing import throughput_fps
+    from ..mot.timing import throughput_fps
 
     fps = throughput_fps(result.clock.times["published"], result.clock.times["tracks"])
     summary: dict = {"sequence": info.name, "tracker": tracker_name, "detector": args.detector,
@@ -210,7 +214,7 @@ def run(args: argparse.Namespace) -> dict:
                      "results": str(results_file)}
     gt_file = seq_dir / "gt" / "gt.txt"
     if gt_file.is_file():
-        from .mot.metrics import evaluate_mot
+        from ..mot.metrics import evaluate_mot
 
         metrics = evaluate_mot(seq_dir, results_file, seqinfo=dataclasses.replace(info, seq_length=summary_conv.frames))
         summary.update({k: metrics.get(k) for k in METRIC_KEYS})
@@ -222,10 +226,10 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _config_value(specs, node: str, key: str):
-    from .config import load_node_parameters
+    from ..config import load_node_parameters
 
     spec = next(s for s in specs if s.name == node)
-    return spec.overrides.get(key, load_node_parameters(node, list(spec.param_files)).get(key))
+    return load_node_parameters(node, list(spec.param_files), spec.overrides).get(key)
 
 
 def main(argv: list[str] | None = None) -> int:

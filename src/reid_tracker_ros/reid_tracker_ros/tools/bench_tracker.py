@@ -26,52 +26,22 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reid_tracker_ros.mot.io import (SequenceInfo, frame_paths, read_detections, read_seqinfo,
-                                     snapshot_rows, write_results)
-from reid_tracker_ros.tracking import TRACKERS, build_tracker
-from reid_tracker_ros.tracking.strategies import preset_config
-from reid_tracker_ros.types import Detections, tlwh_to_xyxy, valid_box_mask
+from reid_tracker_ros.mot.io import snapshot_rows
+from reid_tracker_ros.mot.offline import (OfflineSequence, RunResult, embed_sequence, frames_of, load_sequence,
+                                          run_tracker, score)
+from reid_tracker_ros.tracking import TRACKERS, build_tracker, preset_config, strategy_names
 
-TRACKER_NAMES = ("sort", "deepsort", "strongsort", "bytetrack", "ocsort", "botsort", "deepocsort")
 # BoxMOT 25.0.0 class of each tracker we have; SORT and DeepSORT are not in BoxMOT.
 BOXMOT_CLASSES = {"strongsort": "StrongSort", "bytetrack": "ByteTrack", "ocsort": "OcSort",
                   "botsort": "BotSort", "deepocsort": "DeepOcSort"}
 # Trackers that ignore embeddings: BoxMOT gets plain numpy rows (its fastest input path).
 MOTION_ONLY = ("bytetrack", "ocsort")
 SYNTHETIC = (("SYNTH-BENCH-s1", 1), ("SYNTH-BENCH-s2", 2))
-
-
-@dataclass
-class SequenceData:
-    """Everything a tracker run needs, loaded once: per-frame xyxy boxes, scores, embeddings."""
-
-    name: str
-    info: SequenceInfo
-    boxes: list[np.ndarray]
-    scores: list[np.ndarray]
-    embeddings: list[np.ndarray] | None
-    model: str
-    images: list[Path] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    rows: np.ndarray  # MOT result rows
-    times_ms: np.ndarray  # per-frame update time
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        m = self.metrics
-        return {"HOTA": round(float(m["HOTA"]), 3), "IDF1": round(float(m["IDF1"]), 3),
-                "MOTA": round(float(m["MOTA"]), 3), "IDSW": int(m["IDSW"]),
-                "ms_p50": round(float(np.percentile(self.times_ms, 50)), 4),
-                "ms_p95": round(float(np.percentile(self.times_ms, 95)), 4)}
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -93,107 +63,41 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
 
 
-def load_sequence(seq_dir: Path, embedder_model: str, cache_dir: Path,
-                  max_frames: int | None = None) -> SequenceData:
-    """Public detections of a MOT folder plus their cached embeddings.
-
-    Scores outside [0, 1] (e.g. MOT17's DPM detections) are min-max scaled to [0, 1] for
-    every tracker alike, because BoxMOT rejects them; invalid boxes are dropped for all.
-    """
-    info = read_seqinfo(seq_dir, infer_if_missing=True)
-    if max_frames:
-        info = SequenceInfo(info.name, info.frame_rate, min(info.seq_length, max_frames),
-                            info.im_width, info.im_height, info.im_ext, info.im_dir, info.path)
-    det_file = Path(seq_dir) / "det" / "det.txt"
-    if not det_file.is_file():
-        raise FileNotFoundError(f"benchmark needs public detections: {det_file} not found")
-    per_frame = read_detections(det_file)
-    boxes, scores = [], []
-    for f in range(1, info.seq_length + 1):
-        tlwh, s = per_frame.frame(f)
-        xyxy = tlwh_to_xyxy(tlwh)
-        keep = valid_box_mask(xyxy, s)
-        boxes.append(xyxy[keep])
-        scores.append(np.asarray(s, np.float64)[keep])
-    all_scores = np.concatenate(scores) if scores else np.zeros(0)
-    if len(all_scores) and (all_scores.min() < 0 or all_scores.max() > 1):
-        lo, hi = float(all_scores.min()), float(all_scores.max())
-        scores = [(s - lo) / max(hi - lo, 1e-9) for s in scores]
-    images = frame_paths(info)[:info.seq_length]
-    data = SequenceData(info.name, info, boxes, scores, None, "none", images)
-    if embedder_model != "none":
-        data.embeddings, data.model = _embeddings(data, det_file, embedder_model, cache_dir)
-    return data
-
-
-def _embeddings(data: SequenceData, det_file: Path, model: str, cache_dir: Path
-                ) -> tuple[list[np.ndarray], str]:
-    """Embeddings of every detection, computed once per (sequence, detections, model)."""
-    import cv2
-
+def load_with_features(seq_dir: Path, embedder_model: str, cache_dir: Path,
+                       max_frames: int | None = None) -> OfflineSequence:
+    """The folder by the offline loop's input rule, plus every detection's embedding, computed
+    once per (sequence, detections, model) and cached in ``cache_dir``."""
+    seq = load_sequence(seq_dir, max_frames)
+    if embedder_model == "none":
+        return seq
     from reid_tracker_ros.embedding.default_model import resolve_embedder
 
-    embedder = resolve_embedder(model, device="cpu")
+    embedder = resolve_embedder(embedder_model, device="cpu")
     assert embedder is not None
-    name = embedder.name
-    key = f"{data.name}__{data.info.seq_length}f__{_file_digest(det_file)}__{name}".replace("/", "_")
+    seq.model = embedder.name
+    key = f"{seq.name}__{seq.info.seq_length}f__{_file_digest(seq.det_file)}__{seq.model}".replace("/", "_")
     path = cache_dir / f"{key}.npz"
-    n_dets = [len(b) for b in data.boxes]
+    n_dets = [len(b) for b in seq.boxes]
     if path.is_file():
         cached = np.load(path)
         if cached["counts"].tolist() == n_dets:
-            feats = cached["features"]
-            return list(np.split(feats, np.cumsum(n_dets)[:-1])), name
-    from tqdm import tqdm
-
-    out = []
-    for f, boxes in enumerate(tqdm(data.boxes, desc=f"embedding {data.name} ({name})", unit="frame")):
-        if len(boxes) == 0:
-            out.append(np.zeros((0, embedder.feature_dim), np.float32))
-            continue
-        bgr = cv2.imread(str(data.images[f]))
-        if bgr is None:
-            raise FileNotFoundError(f"cannot read frame {data.images[f]}")
-        out.append(embedder.embed(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), boxes).astype(np.float32))
+            seq.embeddings = list(np.split(cached["features"], np.cumsum(n_dets)[:-1]))
+            return seq
+    seq.embeddings = embed_sequence(seq, embedder)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, features=np.concatenate(out) if out else np.zeros((0, 1), np.float32),
+    np.savez(tmp, features=np.concatenate(seq.embeddings) if seq.embeddings else np.zeros((0, 1), np.float32),
              counts=np.array(n_dets))
     os.replace(tmp, path)
-    return out, name
+    return seq
 
 
 # ------------------------------------------------------------------------------------ runners
-def _frames(data: SequenceData, need_images: bool):
-    """(index, image or None) per frame; images are read outside the timed update."""
-    import cv2
-
-    for f in range(data.info.seq_length):
-        img = None
-        if need_images:
-            img = cv2.imread(str(data.images[f]))
-            if img is None:
-                raise FileNotFoundError(f"cannot read frame {data.images[f]}")
-        yield f, img
-
-
-def run_ours(name: str, data: SequenceData, cmc: bool, overrides: dict | None = None) -> RunResult:
+def run_ours(name: str, data: OfflineSequence, cmc: bool, overrides: dict | None = None) -> RunResult:
     cfg = dict(overrides or {})
     if not cmc:
         cfg["cmc"] = "none"
-    tracker = build_tracker({"strategy": name, **cfg})
-    use_cmc = tracker.config.cmc != "none"
-    rows, times = [], []
-    for f, img in _frames(data, use_cmc):
-        emb = None if data.embeddings is None else data.embeddings[f]
-        dets = Detections(data.boxes[f], data.scores[f], np.zeros(len(data.boxes[f]), np.int64), emb)
-        t0 = time.perf_counter()
-        snap = tracker.update(dets, frame=img)
-        times.append(time.perf_counter() - t0)
-        live = snap.frames_since_update == 0
-        if live.any():
-            rows.append(snapshot_rows(f + 1, snap.track_ids[live], snap.boxes[live], snap.scores[live]))
-    return RunResult(np.concatenate(rows) if rows else np.zeros((0, 7)), 1e3 * np.array(times))
+    return run_tracker(build_tracker({"strategy": name, **cfg}), data)
 
 
 def make_boxmot(name: str, cmc: bool):
@@ -212,7 +116,7 @@ def make_boxmot(name: str, cmc: bool):
     return tracker
 
 
-def run_boxmot(name: str, data: SequenceData, cmc: bool) -> RunResult:
+def run_boxmot(name: str, data: OfflineSequence, cmc: bool) -> RunResult:
     import torch
     from boxmot.structures import Boxes
     from boxmot.structures import Detections as BmDetections
@@ -222,7 +126,7 @@ def run_boxmot(name: str, data: SequenceData, cmc: bool) -> RunResult:
     blank = np.zeros((data.info.im_height, data.info.im_width, 3), np.uint8)
     rows, times = [], []
     if name in MOTION_ONLY:  # BoxMOT's leaner numpy path: (x1, y1, x2, y2, conf, cls) in,
-        for f, img in _frames(data, cmc):  # (x1, y1, x2, y2, id, conf, cls, det) out
+        for f, img in frames_of(data, cmc):  # (x1, y1, x2, y2, id, conf, cls, det) out
             arr = np.concatenate([data.boxes[f], data.scores[f][:, None],
                                   np.zeros((len(data.boxes[f]), 1))], axis=1).astype(np.float32)
             t0 = time.perf_counter()
@@ -232,7 +136,7 @@ def run_boxmot(name: str, data: SequenceData, cmc: bool) -> RunResult:
                 rows.append(snapshot_rows(f + 1, out[:, 4].astype(np.int64) + 1,
                                           out[:, :4].astype(np.float64), out[:, 5]))
         return RunResult(np.concatenate(rows) if rows else np.zeros((0, 7)), 1e3 * np.array(times))
-    for f, img in _frames(data, cmc):
+    for f, img in frames_of(data, cmc):
         boxes = torch.from_numpy(data.boxes[f].astype(np.float32))
         emb = None if data.embeddings is None else torch.from_numpy(data.embeddings[f])
         dets = BmDetections(geometry=Boxes(boxes),
@@ -247,14 +151,6 @@ def run_boxmot(name: str, data: SequenceData, cmc: bool) -> RunResult:
             rows.append(snapshot_rows(f + 1, ids, out.geometry.values.numpy().astype(np.float64),
                                       out.scores.numpy()))
     return RunResult(np.concatenate(rows) if rows else np.zeros((0, 7)), 1e3 * np.array(times))
-
-
-def evaluate(result: RunResult, data: SequenceData, path: Path) -> None:
-    from reid_tracker_ros.mot.metrics import evaluate_mot
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_results(path, result.rows)
-    result.metrics = evaluate_mot(data.info.path, path, seqinfo=data.info)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -290,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                          "default: two synthetic sequences")
     ap.add_argument("--frames", type=int, default=300, help="length of the synthetic sequences")
     ap.add_argument("--max-frames", type=int, default=None, help="only the first N frames of --seq")
-    ap.add_argument("--trackers", nargs="*", default=list(TRACKER_NAMES), choices=sorted(TRACKERS))
+    ap.add_argument("--trackers", nargs="*", default=list(strategy_names()), choices=strategy_names())
     ap.add_argument("--cmc", choices=("off", "on"), default="off",
                     help="camera-motion compensation for both sides (default off)")
     ap.add_argument("--embedder", default="default", help="our embedder model ('default' or a path)")
@@ -317,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     for seq_dir in seqs:
-        data = load_sequence(Path(seq_dir), args.embedder, args.out / "features", args.max_frames)
+        data = load_with_features(Path(seq_dir), args.embedder, args.out / "features", args.max_frames)
         res_dir = args.out / "results" / data.name
         per = results.setdefault(data.name, {})
         jobs: list[tuple[str, str, Callable[[], RunResult]]] = []
@@ -331,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                              lambda n=name, f=flipped: run_ours(n, data, cmc, {"reentry": f})))
         for name, side, job in tqdm(jobs, desc=f"tracking {data.name}", unit="run"):
             result = job()
-            evaluate(result, data, res_dir / f"{side}-{name}.txt")
+            score(result, data, res_dir / f"{side}-{name}.txt")
             if side == "reentry":
                 extra.setdefault(data.name, {})[name] = result.summary()
                 continue

@@ -10,14 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .io import frame_paths, read_results, read_seqinfo
-
-
-def id_colour(track_id: int) -> tuple[int, int, int]:
-    """A stable, well-spread BGR colour per id (golden-ratio hue steps)."""
-    hue = int((track_id * 0.618033988749895 % 1.0) * 179)
-    hsv = np.uint8([[[hue, 200, 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+from ..mot.io import frame_paths, read_results, read_seqinfo
+from ..visualization.colours import id_colour
 
 
 def annotate(image_bgr: np.ndarray, rows: np.ndarray, label: str = "") -> np.ndarray:

@@ -27,12 +27,14 @@ from rclpy.node import Node
 from reid_msgs.msg import Track, TrackArray
 from sensor_msgs.msg import Image
 
-from .graph import VISUALIZER_TOPICS, camera_pipeline, environment, image_subscriber_count
-from .nodes.visualizer_node import bgr_view
-from .ros.conversions import image_to_rgb, stamp_to_ns
-from .ros.qos import data_qos
-from .runner import GraphRunner
-from .sources import open_source
+from ..graph import camera_pipeline, environment, image_subscriber_count
+from ..topics import TRACKS, VISUALIZER_TOPICS
+from ..nodes.visualizer_node import bgr_view
+from ..ros.conversions import image_to_rgb, stamp_to_ns
+
+from ..ros.qos import data_qos
+from ..runner import GraphRunner
+from ..sources import open_source
 
 VTEST_PATHS = (Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi"),
                Path("/usr/share/opencv4/samples/data/vtest.avi"))
@@ -74,9 +76,9 @@ def contact_sheet(tiles: list[tuple[int, np.ndarray]], out_path: Path, columns: 
 def demo_config(path: Path, imgsz: int) -> Path:
     """Reliable image QoS: the lockstep source waits for every frame, so none may be lost; and
     a tracker that always waits for the features, so the result does not depend on timing."""
-    from .config import PARAMETER_SCHEMA
+    from ..config import PARAMETER_SCHEMA
 
-    text = ("# written by reid_tracker_ros.demo_video: lockstep playback of a video file\n"
+    text = ("# written by reid_tracker_ros.tools.demo_video: lockstep playback of a video file\n"
             f"/**/detector:\n  ros__parameters:\n    image_qos: reliable\n    imgsz: {int(imgsz)}\n"
             "/**/embedder:\n  ros__parameters:\n    image_qos: reliable\n    queue_depth: 10\n"
             "/**/visualizer:\n  ros__parameters:\n    image_qos: reliable\n    queue_depth: 10\n")
@@ -170,7 +172,7 @@ class VideoCollector(Node):
         self.picks = set(picks.tolist()) if frames > SHEET_FRAMES else set(range(frames))
         self.tiles: list[tuple[int, np.ndarray]] = []
         q = data_qos(50)
-        self.create_subscription(TrackArray, "/tracks", self.on_tracks, q)
+        self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q)
         self.create_subscription(Image, "/" + VISUALIZER_TOPICS["annotated_image"], self.on_image, q)
 
     def on_tracks(self, msg: TrackArray) -> None:

@@ -1,4 +1,4 @@
-"""Crops/s of a ReID model through the embedder backends: ``python -m reid_tracker_ros.bench_embedder``.
+"""Crops/s of a ReID model through the embedder backends: ``python -m reid_training.bench_embedder``.
 
 Measures the network alone (the normalised batch is prepared once) for onnxruntime and, when
 a TorchScript file or a training checkpoint is given, torch -- side by side, at several batch

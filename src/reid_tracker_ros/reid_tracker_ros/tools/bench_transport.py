@@ -1,6 +1,6 @@
 """Image transport between two nodes in two processes: latency p50/p95 and losses.
 
-    python -m reid_tracker_ros.bench_transport --width 960 --height 540 --rate 30 --count 300
+    python -m reid_tracker_ros.tools.bench_transport --width 960 --height 540 --rate 30 --count 300
 
 Publishes rgb8 images (reliable QoS, like the evaluation path) from this process to a
 subscriber process started here, both with the Fast DDS profile of ``--profile``
@@ -38,10 +38,12 @@ _DEFAULTS_ON_LOOPBACK = """<?xml version="1.0" encoding="UTF-8"?>
 </profiles></dds>
 """
 
+BENCH_TOPIC = "bench_image"  # this benchmark's own topic, apart from the graph's
+
 
 def loopback_profile(profile: str, out_dir: str) -> str:
     """Path of a Fast DDS profile for ``profile`` whose UDP (if any) only uses 127.0.0.1."""
-    from .graph import dds_profile
+    from ..graph import dds_profile
 
     path = os.path.join(out_dir, f"bench_{profile}.xml")
     if profile == "local":
@@ -65,7 +67,7 @@ def _subscriber(count: int, timeout_s: float) -> None:
     from rclpy.node import Node
     from sensor_msgs.msg import Image
 
-    from .ros.qos import data_qos
+    from ..ros.qos import data_qos
 
     rclpy.init()
     node = Node("bench_transport_sub")
@@ -75,7 +77,7 @@ def _subscriber(count: int, timeout_s: float) -> None:
         sent = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         lat.append((time.time_ns() - sent) / 1e6)
 
-    node.create_subscription(Image, "bench_image", on_image, data_qos(10))
+    node.create_subscription(Image, BENCH_TOPIC, on_image, data_qos(10))
     deadline = time.monotonic() + timeout_s
     while len(lat) < count and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.05)
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import tempfile
 
-    from .graph import environment
+    from ..graph import environment
 
     tmp = tempfile.mkdtemp(prefix="bench_transport_")
     env = {**os.environ, **environment("local"), "FASTRTPS_DEFAULT_PROFILES_FILE": loopback_profile(args.profile, tmp)}
@@ -107,18 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         env.pop(var, None)
     os.environ.clear()
     os.environ.update(env)
-    sub = subprocess.Popen([sys.executable, "-m", "reid_tracker_ros.bench_transport", "--_subscriber",
+    sub = subprocess.Popen([sys.executable, "-m", "reid_tracker_ros.tools.bench_transport", "--_subscriber",
                             "--count", str(args.count), "--rate", str(args.rate)], stdout=subprocess.PIPE,
                            text=True, env=os.environ.copy())
     import rclpy
     from rclpy.node import Node
     from sensor_msgs.msg import Image
 
-    from .ros.qos import data_qos
+    from ..ros.qos import data_qos
 
     rclpy.init()
     node = Node("bench_transport_pub")
-    pub = node.create_publisher(Image, "bench_image", data_qos(10))
+    pub = node.create_publisher(Image, BENCH_TOPIC, data_qos(10))
     deadline = time.monotonic() + 30
     while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
