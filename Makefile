@@ -8,13 +8,14 @@ SEQ ?=
 TRACKER ?=
 FRAMES ?= 300
 
-.PHONY: setup demo test eval soak reid-eval bench-tracker clean help
+.PHONY: setup demo test eval soak reid-eval bench-tracker bench-live clean help
 help:
 	@echo "make setup   create .venv, install pinned requirements, colcon build (idempotent)"
 	@echo "make demo    synthetic MOT sequence -> rosbag2 -> running nodes -> HOTA/MOTA/IDF1, fps"
 	@echo "make test    the whole pytest suite"
 	@echo "make eval SEQ=<MOTChallenge folder> [TRACKER=deepsort|sort] [DETECTOR=public|yolo]"
-	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--cmc on\"]  ours vs BoxMOT and Ultralytics (.venv-bench)"
+	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--split dev\"]  ours vs BoxMOT and Ultralytics on the validation suite's test split (.venv-bench)"
+	@echo "make bench-live [IMGSZ=960] [VIDEO=<video>]  camera graph vs Ultralytics' model.track, realtime latency (last line JSON)"
 	@echo "make reid-eval DATA=<Market-1501-layout folder> [MODEL=<.onnx|.pt|default>]  rank-1/mAP (+ re-ranking)"
 	@echo "make gan-study  GAN -> generated persons -> ReID with/without them (last line JSON)"
 	@echo "make soak    $(SOAK_FRAMES) frames through the graph: RSS and latency at start and end (last line JSON)"
@@ -43,10 +44,20 @@ soak: setup
 	@$(RUN) python -m reid_tracker_ros.tools.soak --frames $(SOAK_FRAMES) $(SOAK_ARGS)
 
 # Our trackers against BoxMOT's and Ultralytics' on the same detections and embeddings; default:
-# two synthetic sequences. boxmot and lap live only in .venv-bench (scripts/setup_bench_env.sh).
+# the validation suite's test split (docs/validation.md; BENCH_ARGS="--split dev" to tune).
+# boxmot and lap live only in .venv-bench (scripts/setup_bench_env.sh).
 bench-tracker: setup
 	@bash scripts/setup_bench_env.sh
 	@$(RUN) nice -n 5 "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_tracker $(if $(SEQ),--seq $(SEQ)) $(BENCH_ARGS)
+
+# The camera graph against Ultralytics' own `model.track` loop on the same video frames, weights
+# and imgsz, in one run; then realtime latency, and a generated sequence lockstep vs realtime.
+# Ultralytics' tracker needs `lap` (lapx, requirements-bench.txt): runs in .venv-bench.
+IMGSZ ?= 960
+VIDEO ?= /usr/share/doc/opencv-doc/examples/data/vtest.avi
+bench-live: setup
+	@bash scripts/setup_bench_env.sh
+	@$(RUN) "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_live --imgsz $(IMGSZ) --video "$(VIDEO)" $(BENCH_LIVE_ARGS)
 
 clean:
 	rm -rf build install log runs

@@ -26,7 +26,13 @@ def model_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def default_detector(model_cache):
-    return build_detector("ultralytics", model="default", imgsz=640)
+    """Ultralytics' own predict loop: the reference the faster runtimes are checked against."""
+    return build_detector("ultralytics", model="default", imgsz=640, runtime="ultralytics")
+
+
+@pytest.fixture(scope="session", params=["onnxruntime", "openvino"])
+def runtime_detector(model_cache, request):
+    return build_detector("ultralytics", model="default", imgsz=640, runtime=request.param)
 
 
 @pytest.fixture(scope="session")
@@ -197,3 +203,50 @@ def test_thresholds_change_at_run_time(default_detector, bus_rgb):
     finally:
         default_detector.set_thresholds(conf=0.25)
     assert len(default_detector.detect(bus_rgb)) == before
+
+
+# ---------------------------------------------------------------- ONNX Runtime / OpenVINO runtimes
+
+def test_runtimes_give_ultralytics_boxes_on_bus(default_detector, runtime_detector, bus_rgb):
+    """Same weights, our letterbox/decode/NMS: the boxes ultralytics finds, to the pixel (ONNX
+    Runtime: the same kernels; OpenVINO: its own kernels, scores within 0.01)."""
+    ref, got = default_detector.detect(bus_rgb), runtime_detector.detect(bus_rgb)
+    assert runtime_detector.name.startswith(f"{runtime_detector.runtime}:yolo11n-pose_640_")
+    assert len(got) == len(ref) == 4
+    order_ref, order_got = np.argsort(ref.boxes[:, 0]), np.argsort(got.boxes[:, 0])
+    exact = runtime_detector.runtime == "onnxruntime"
+    np.testing.assert_allclose(got.boxes[order_got], ref.boxes[order_ref], atol=1e-2 if exact else 2.0)
+    np.testing.assert_allclose(got.scores[order_got], ref.scores[order_ref], atol=1e-4 if exact else 1e-2)
+    assert (got.class_ids == 0).all()
+
+
+def test_runtime_thresholds_and_empty_scene(runtime_detector, bus_rgb):
+    assert len(runtime_detector.detect(np.full((360, 480, 3), 127, np.uint8))) == 0
+    try:
+        runtime_detector.set_thresholds(conf=0.6)
+        assert len(runtime_detector.detect(bus_rgb)) == 3  # the 0.45 person is gone
+        with pytest.raises(ValueError, match="conf must be in"):
+            runtime_detector.set_thresholds(conf=1.5)
+    finally:
+        runtime_detector.set_thresholds(conf=0.25)
+
+
+def test_runtime_choice(tmp_path):
+    from reid_tracker_ros.detection.yolo_runtime import choose_runtime
+
+    onnx, pt = tmp_path / "m.onnx", tmp_path / "m.pt"
+    assert choose_runtime("auto", onnx, "cpu") == "openvino"  # installed from requirements.txt
+    assert choose_runtime("auto", onnx, "cuda:0") == "ultralytics"
+    assert choose_runtime("auto", pt, "cpu") == "ultralytics"
+    assert choose_runtime("onnxruntime", onnx, "cpu") == "onnxruntime"
+    with pytest.raises(ValueError, match="runs ONNX models on the CPU only"):
+        choose_runtime("openvino", pt, "cpu")
+    with pytest.raises(ValueError, match="must be one of"):
+        choose_runtime("tensorflow", onnx, "cpu")
+
+
+def test_runtime_rejects_a_model_of_another_size(model_cache):
+    with pytest.raises(ValueError, match="not imgsz 960"):
+        from reid_tracker_ros.detection.yolo_runtime import build_yolo_detector
+
+        build_yolo_detector(str(model_cache[1]), imgsz=960, runtime="onnxruntime")

@@ -19,7 +19,7 @@ from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Tra
 from sensor_msgs.msg import Image  # noqa: E402
 
 from ros_probe import GraphProbe  # noqa: E402
-from reid_tracker_ros.graph import evaluation_pipeline, pipeline  # noqa: E402
+from reid_tracker_ros.graph import evaluation_pipeline, image_subscriber_count, pipeline  # noqa: E402
 from reid_tracker_ros.topics import DEFAULT_PUBLIC_DETECTIONS_TOPIC as PUBLIC_DETECTIONS_TOPIC  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 
@@ -94,7 +94,7 @@ def graph(ros_context, tmp_path_factory, repo_root):
                                 embedder_model="tiny-untrained")  # fast 128-d plumbing model
     runner = GraphRunner(specs, tmp_path_factory.mktemp("logs"), profile="local").start()
     probe = Probe()
-    ok = probe.spin_until(lambda: probe.image_pub.get_subscription_count() > 0
+    ok = probe.spin_until(lambda: probe.image_pub.get_subscription_count() >= image_subscriber_count(specs)
                           and probe.det_pub.get_subscription_count() > 0
                           and probe.count_publishers("/tracks") > 0, 60, runner)
     assert ok, "graph did not come up"

@@ -73,6 +73,9 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("iou", float, "NMS IoU threshold", 0.0, 1.0, dynamic=True),
         ParamSpec("imgsz", int, "inference size in pixels (long side)", 32, 4096),
         ParamSpec("device", str, "'cpu', 'cuda:0', '0', ... (ultralytics device string)"),
+        ParamSpec("runtime", str, "'auto' (ONNX on CPU: OpenVINO if installed, else ONNX Runtime; otherwise "
+                  "ultralytics), 'openvino', 'onnxruntime' or 'ultralytics' (its own predict loop)",
+                  choices=("auto", "openvino", "onnxruntime", "ultralytics")),
         ParamSpec("classes", list, "class ids kept (COCO 0 = person)"),
         ParamSpec("min_score", float, "public backend: drop public detections below this score",
                   -1e9, 1e9, dynamic=True),

@@ -69,10 +69,16 @@ def node_parameters(spec: NodeSpec) -> dict:
 
 def image_subscriber_count(specs: list[NodeSpec]) -> int:
     """How many nodes of ``specs`` subscribe to the raw image topic once active, so a file
-    source can wait for all of them before its first frame."""
+    source can wait for all of them before its first frame (the detector not with the public
+    backend, which only relays detections). Waiting for fewer lets the first frame reach the
+    tracker (camera-motion compensation) but not the embedder, which then waits for that image
+    forever (lockstep: frame lost)."""
     count = 0
     for spec in specs:
-        if spec.name in ("detector", "embedder"):
+        if spec.name == "detector":
+            params = node_parameters(spec)
+            count += params.get("image_transport", "raw") == "raw" and params.get("backend") != "public"
+        elif spec.name == "embedder":
             count += node_parameters(spec).get("image_transport", "raw") == "raw"
         elif spec.name == "visualizer":
             count += 1

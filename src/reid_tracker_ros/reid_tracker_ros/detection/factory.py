@@ -22,15 +22,15 @@ def _call_with_params(factory: Callable[..., Any], backend: str, params: dict[st
 def build_detector(backend: str, **params: Any):
     """Build a detector by backend name.
 
-    ``"ultralytics"`` returns an :class:`UltralyticsDetector` (model ``"default"`` = the
-    yolo11n-pose ONNX export, see :mod:`.default_weights`); ``"public"`` returns a
+    ``"ultralytics"`` returns a YOLO detector (model ``"default"`` = the yolo11n-pose ONNX export,
+    see :mod:`.default_weights`) on the runtime :func:`.yolo_runtime.choose_runtime` picks; ``"public"`` returns a
     :class:`PublicDetections` filter (no inference: boxes come with the data).
     """
     key = str(backend).strip().lower()
-    if key == "ultralytics":
-        from .ultralytics_backend import UltralyticsDetector
+    if key == "ultralytics":  # the model on OpenVINO / ONNX Runtime, or in ultralytics' own loop
+        from .yolo_runtime import build_yolo_detector
 
-        return _call_with_params(UltralyticsDetector, key, params)
+        return _call_with_params(build_yolo_detector, key, params)
     if key == "public":
         from .public import PublicDetections
 

@@ -121,6 +121,8 @@ class OnnxRuntimeBackend(EmbeddingBackend):
         options.intra_op_num_threads = int(intra_op_threads)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: provider fallbacks are reported via .provider
+        # threads sleep between operators: spinning ones take the CPU the detector needs on a small robot
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = self._create_session(ort, options, chosen, int(device_id))
         self.provider = self._session.get_providers()[0]
         inp = self._session.get_inputs()[0]

@@ -48,7 +48,7 @@ class DetectorNode(ManagedNode):
             # the slow part of start-up: load (and on first use export) the model
             self.backend = build_detector("ultralytics", model=p["model"], conf=p["confidence"],
                                           iou=p["iou"], imgsz=p["imgsz"], device=p["device"],
-                                          classes=tuple(int(c) for c in p["classes"]))
+                                          classes=tuple(int(c) for c in p["classes"]), runtime=p["runtime"])
             self.source = self.backend.name
         self.get_logger().info(f"detector ready: {self.source} imgsz={p['imgsz']} device={p['device']} "
                                f"input={p['image_transport']}")

@@ -56,18 +56,21 @@ class TrackerNode(ManagedNode):
 
     def create_inputs(self) -> list:
         q = data_qos(self.params["queue_depth"])
-        inputs = [self.create_subscription(EmbeddedDetectionArray, EMBEDDED_DETECTIONS, self.on_embedded, q)]
-        if self.fallback is not None:
-            self.fallback.clear()
-            inputs.append(self.create_subscription(DetectionArray, DETECTIONS, self.on_detections, q))
-            inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
+        inputs = []
         if self._frames is not None:
+            # created first: the executor serves ready subscriptions in creation order, so a frame's
+            # image waiting next to its detections is cached before they are tracked
             self._frames.clear()
             if self._image_topic == DECODED_IMAGE:
                 inputs.append(self.create_subscription(Image, DECODED_IMAGE, self.on_image, q))
             else:
                 inputs.append(self.create_subscription(Image, self._image_topic, self.on_image,
                                                        image_qos(self.params["image_qos"], FRAME_CACHE)))
+        inputs.append(self.create_subscription(EmbeddedDetectionArray, EMBEDDED_DETECTIONS, self.on_embedded, q))
+        if self.fallback is not None:
+            self.fallback.clear()
+            inputs.append(self.create_subscription(DetectionArray, DETECTIONS, self.on_detections, q))
+            inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
         return inputs
 
     def release_resources(self) -> None:

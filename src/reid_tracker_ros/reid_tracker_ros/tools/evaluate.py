@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline
+from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count
 from ..topics import DEFAULT_IMAGE_TOPIC
 from ..mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
 
@@ -177,7 +177,9 @@ def run(args: argparse.Namespace) -> dict:
         blank = Image()
         fill_image_msg(blank, np.zeros((info.im_height, info.im_width, 3), np.uint8))
         print(f"waiting for the graph (logs: {out / 'logs'})", flush=True)
-        node.wait_for_graph(args.startup_timeout, alive, blank_image=blank)
+        # a launched graph may differ from our config: then any image subscriber will do
+        expected = 1 if args.external_graph else image_subscriber_count(specs)
+        node.wait_for_graph(args.startup_timeout, alive, blank_image=blank, image_subscribers=expected)
         frames = replay_frames(bag_path, args.max_frames)
         total = summary_conv.frames
         bar = None

@@ -94,19 +94,24 @@ class ReplayNode(Node):
 
     # -- start-up ----------------------------------------------------------------------------
     def wait_for_graph(self, timeout_s: float, alive: Callable[[], None] = lambda: None,
-                       blank_image: Image | None = None) -> None:
-        """Wait until the graph's nodes are discovered, then send blank frames (no people, no
-        detections) until one comes back as tracks: proves the whole chain is connected
-        without giving the tracker any state."""
+                       blank_image: Image | None = None, image_subscribers: int = 1) -> None:
+        """Wait until the graph's nodes are discovered and all ``image_subscribers``
+        (:func:`~reid_tracker_ros.graph.image_subscriber_count`) are matched, then send blank
+        frames (no people, no detections) until one comes back as tracks: proves the whole
+        chain is connected without giving the tracker any state. The blank frames cannot prove
+        the images' paths (the embedder answers empty detections without its image), hence
+        the count: with one subscriber too few the first frame's image could miss the embedder."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             alive()
             rclpy.spin_once(self, timeout_sec=0.05)
-            if self.count_publishers(self.tracks_topic) > 0 and self.image_pub.get_subscription_count() > 0 and (
+            if self.count_publishers(self.tracks_topic) > 0 and \
+                    self.image_pub.get_subscription_count() >= max(1, image_subscribers) and (
                     self.det_pub is None or self.det_pub.get_subscription_count() > 0):
                 break
         else:
-            raise TimeoutError(f"the node graph did not appear within {timeout_s:.0f} s")
+            raise TimeoutError(f"the node graph did not appear within {timeout_s:.0f} s (image subscribers "
+                               f"{self.image_pub.get_subscription_count()} of {image_subscribers})")
         if blank_image is None:
             return
         stamp = 1  # 1 ns after the epoch: never a real frame's stamp
