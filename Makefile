@@ -49,7 +49,7 @@ bench-tracker: setup
 	@$(RUN) nice -n 5 "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.bench_tracker $(if $(SEQ),--seq $(SEQ)) $(BENCH_ARGS)
 
 clean:
-	rm -rf build install log runs
+	rm -rf build install log runs ros2_tools
 
 # GAN study (docs/gan.md): synthetic persons -> GAN -> generated crops -> ReID baseline vs LSRO vs extra data.
 # Last line of output: one JSON object. GAN_STUDY_ARGS e.g. "--gan wgan-gp --out runs/gan_study_wgan".
