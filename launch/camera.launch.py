@@ -83,7 +83,8 @@ def _actions(context, *_, **__):
                           off="rviz:=false starts without it (the package installs config/reid_tracker.rviz)"))
     require("camera.launch.py", needs)
 
-    actions = [SetEnvironmentVariable(k, v) for k, v in env.items()]
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
     if camera_tf:
         actions.append(Node(package="tf2_ros", executable="static_transform_publisher", name="camera_tf",

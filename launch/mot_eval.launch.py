@@ -54,7 +54,8 @@ def _actions(context, *_, **__):
             needs.append(Need(why="detector:=public (the public detections)", path=str(seq / "det" / "det.txt"),
                               off="detector:=yolo runs the YOLO detector instead"))
     require("mot_eval.launch.py", needs)
-    actions = [SetEnvironmentVariable(k, v) for k, v in env.items()]
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
     arguments = ["--seq", value["seq"], "--detector", value["detector"], "--mode", value["mode"],
                  "--out", value["out"], "--external-graph"]

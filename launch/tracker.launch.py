@@ -46,7 +46,8 @@ def _actions(context, *_, **__):
     require("tracker.launch.py", [Need(why=f"the {spec.name} node", package=PACKAGE, executable=spec.executable,
                                        off="build the workspace (make setup) and source env.bash")
                                   for spec in specs])
-    actions = [SetEnvironmentVariable(k, v) for k, v in env.items()]
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     for spec in specs:
         kwargs = launch_node_kwargs(spec)
         if value["autostart"] == "false":

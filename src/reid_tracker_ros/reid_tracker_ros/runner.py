@@ -37,7 +37,8 @@ class GraphRunner:
                  extra_env: dict[str, str] | None = None) -> None:
         self.specs = specs
         self.log_dir = Path(log_dir)
-        self.env = {**os.environ, **environment(profile), **(extra_env or {})}
+        # REID_LAUNCHER_PID: a node that starts after this process died ends itself (node_runtime)
+        self.env = {**os.environ, **environment(profile), "REID_LAUNCHER_PID": str(os.getpid()), **(extra_env or {})}
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, object] = {}
 

@@ -21,6 +21,19 @@ from rclpy.signals import SignalHandlerOptions
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_POLL_S = 0.5
 SPIN_WAKE_S = 0.1  # how soon a signal is noticed while the executor waits for work
+# set by the launch files and the runner to their own pid: lets a node that starts after its
+# launcher already died (while importing torch...) see that it is an orphan
+PARENT_PID_ENV = "REID_LAUNCHER_PID"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def exit_with_parent(sig: int = signal.SIGTERM) -> bool:
@@ -33,6 +46,12 @@ def exit_with_parent(sig: int = signal.SIGTERM) -> bool:
     if os.environ.get("REID_EXIT_WITH_PARENT", "1").lower() in ("0", "false", "no", "off"):
         return False
     parent = os.getppid()
+    launcher = os.environ.get(PARENT_PID_ENV, "")
+    if launcher.isdigit() and int(launcher) != parent and not _pid_alive(int(launcher)):
+        # the launch / runner that started us died while we were still importing: we are
+        # already an orphan (PR_SET_PDEATHSIG comes too late for that)
+        os.kill(os.getpid(), sig)
+        return True
     if parent <= 1:  # started by init / a container's pid 1: nothing to outlive
         return False
     if sys.platform.startswith("linux"):
