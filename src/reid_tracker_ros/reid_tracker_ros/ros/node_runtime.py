@@ -1,4 +1,5 @@
-"""The one main() every node executable shares: init, spin single-threaded, clean shutdown.
+"""The one main() every node executable shares: init, spin single-threaded, clean shutdown
+(exit code 0 on SIGINT/SIGTERM in every state), and exit with the parent process (no orphans).
 
 A SingleThreadedExecutor is used on purpose: measured here, MultiThreadedExecutor had
 erratic latency (p99 up to seconds) for this pipeline.
