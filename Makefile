@@ -60,7 +60,7 @@ bench-live: setup
 	@$(RUN) "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_live --imgsz $(IMGSZ) --video "$(VIDEO)" $(BENCH_LIVE_ARGS)
 
 clean:
-	rm -rf build install log runs
+	rm -rf build install log runs ros2_tools
 
 # GAN study (docs/gan.md): synthetic persons -> GAN -> generated crops -> ReID baseline vs LSRO vs extra data.
 # Last line of output: one JSON object. GAN_STUDY_ARGS e.g. "--gan wgan-gp --out runs/gan_study_wgan".

@@ -1,6 +1,7 @@
 # Source this file in a shell to use the workspace:   source env.bash
 # (made usable by `make setup`). It activates .venv, the ROS 2 underlay (apt ROS 2 when
-# /opt/ros/<distro> exists, else the ROS 2 Jazzy PyPI wheels in .venv), the colcon overlay in
+# /opt/ros/<distro> exists, else the ROS 2 Jazzy PyPI wheels in .venv plus ros2_tools/, the
+# launch and `ros2` command-line tools built from ../shared/ros2), the colcon overlay in
 # install/, and the tuned Fast DDS transport.
 #
 # REID_DDS_PROFILE=local (default here) keeps every DDS packet on this host (shared memory
@@ -15,6 +16,7 @@ for _reid_distro in jazzy humble kilted rolling; do
   if [ -f "/opt/ros/$_reid_distro/setup.bash" ]; then
     # shellcheck disable=SC1090
     . "/opt/ros/$_reid_distro/setup.bash"
+    _reid_distro_found=1
     break
   fi
 done
@@ -25,6 +27,12 @@ if [ -z "${ROS_DISTRO:-}" ]; then
   export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
   export CMAKE_PREFIX_PATH="$VIRTUAL_ENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
   export ROS_DISTRO=jazzy
+fi
+if [ "${_reid_distro_found:-}" != 1 ] && [ -f "$_reid_ws/ros2_tools/install/local_setup.bash" ]; then
+  # no apt ROS 2: ros2 launch / lifecycle / param / topic / node built from ../shared/ros2 by
+  # `make setup` (an underlay of the workspace overlay below)
+  # shellcheck disable=SC1091
+  COLCON_CURRENT_PREFIX="$_reid_ws/ros2_tools/install" . "$_reid_ws/ros2_tools/install/local_setup.bash"
 fi
 if [ -f "$_reid_ws/install/local_setup.bash" ]; then
   # shellcheck disable=SC1091
@@ -47,4 +55,4 @@ fi
 unset _reid_exports
 export YOLO_CONFIG_DIR="${YOLO_CONFIG_DIR:-$HOME/.cache/reid_tracker_ros/ultralytics}"
 export REID_TRACKER_WS="$_reid_ws"
-unset _reid_ws _reid_distro
+unset _reid_ws _reid_distro _reid_distro_found

@@ -20,9 +20,10 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES,
+from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES, PACKAGE,
                                     camera_pipeline, camera_tf_arguments, launch_environment, launch_node_kwargs,
                                     rviz_config_path)
+from reid_tracker_ros.launch_checks import Need, require, source_need
 
 ARGUMENTS = {
     "source": ("", "play a video file, a webcam index (0) or an image folder through the source node "
@@ -57,16 +58,38 @@ def _actions(context, *_, **__):
         raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
     if value["camera_tf"] not in ("auto", "true", "false"):
         raise RuntimeError(f"camera_tf:={value['camera_tf']} must be auto, true or false")
-    actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
+    rviz = _flag("rviz", value["rviz"])
+    camera_tf = value["camera_tf"] == "true" or (value["camera_tf"] == "auto" and bool(value["source"]))
+    env = launch_environment(value["dds_profile"], os.environ)
     specs = camera_pipeline([value["config"]], image_topic=value["image"], camera_info_topic=value["camera_info"],
                             depth_topic=value["depth"] or None, source=value["source"] or None,
                             detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None,
                             tracker=value["tracker"] or None)
+    # everything is checked before any process starts: a launch failing half-way would leave
+    # the nodes it already started running
+    needs = [Need(why=f"the {spec.name} node", off="build the workspace (make setup) and source env.bash",
+                  package=PACKAGE, executable=spec.executable) for spec in specs]
+    if value["source"] and source_need(value["source"]):
+        needs.append(source_need(value["source"]))
+    if camera_tf:
+        auto = " (camera_tf:=auto turns it on with source:=)" if value["camera_tf"] == "auto" else ""
+        needs.append(Need(why=f"the static base_link -> camera transform{auto}", package="tf2_ros",
+                          executable="static_transform_publisher",
+                          off="camera_tf:=false starts without it (or install ros-$ROS_DISTRO-tf2-ros)"))
+    if rviz:
+        needs.append(Need(why="rviz:=true", package="rviz2", executable="rviz2",
+                          off="rviz:=false starts without it (or install ros-$ROS_DISTRO-rviz2)"))
+        needs.append(Need(why="rviz:=true", path=str(rviz_config_path()),
+                          off="rviz:=false starts without it (the package installs config/reid_tracker.rviz)"))
+    require("camera.launch.py", needs)
+
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
-    if value["camera_tf"] == "true" or (value["camera_tf"] == "auto" and value["source"]):
+    if camera_tf:
         actions.append(Node(package="tf2_ros", executable="static_transform_publisher", name="camera_tf",
                             output="log", arguments=camera_tf_arguments([value["config"]])))
-    if _flag("rviz", value["rviz"]):
+    if rviz:
         arguments = ["-d", str(rviz_config_path())]
         if value["fixed_frame"]:
             arguments += ["-f", value["fixed_frame"]]

@@ -7,6 +7,7 @@ shuts the launch down.
     ros2 launch reid_tracker_ros mot_eval.launch.py seq:=/data/MOT16/train/MOT16-09 detector:=yolo
 """
 import os
+from pathlib import Path
 
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable,
@@ -17,6 +18,7 @@ from launch_ros.actions import Node
 
 from reid_tracker_ros.graph import (DETECTOR_ALIASES, EVALUATOR_EXECUTABLE, PACKAGE, evaluation_pipeline,
                                     launch_environment, launch_node_kwargs)
+from reid_tracker_ros.launch_checks import Need, require
 
 ARGUMENTS = {
     "seq": ("", "MOTChallenge sequence folder (seqinfo.ini, img1/, det/det.txt, gt/gt.txt)"),
@@ -34,9 +36,26 @@ def _actions(context, *_, **__):
         raise RuntimeError("mot_eval.launch.py needs seq:=<MOTChallenge sequence folder>")
     if value["detector"] not in DETECTOR_ALIASES:
         raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
-    actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
+    env = launch_environment(value["dds_profile"], os.environ)
     specs = evaluation_pipeline(detector_backend=DETECTOR_ALIASES[value["detector"]],
                                 tracker=value["tracker"] or None)
+    # checked before any process starts (a half-started launch leaves its nodes running)
+    build = "build the workspace (make setup) and source env.bash"
+    seq = Path(value["seq"]).expanduser()
+    needs = [Need(why=f"the {spec.name} node", package=PACKAGE, executable=spec.executable, off=build)
+             for spec in specs]
+    needs.append(Need(why="the evaluator", package=PACKAGE, executable=EVALUATOR_EXECUTABLE, off=build))
+    needs.append(Need(why="seq:=", path=str(seq), kind="folder", off="give a MOTChallenge sequence folder"))
+    if seq.is_dir():
+        if not (seq / "img1").is_dir():
+            needs.append(Need(why="seq:= (its frames)", path=str(seq / "img1"), kind="folder",
+                              off="give a MOTChallenge sequence folder"))
+        if value["detector"] == "public":
+            needs.append(Need(why="detector:=public (the public detections)", path=str(seq / "det" / "det.txt"),
+                              off="detector:=yolo runs the YOLO detector instead"))
+    require("mot_eval.launch.py", needs)
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
     arguments = ["--seq", value["seq"], "--detector", value["detector"], "--mode", value["mode"],
                  "--out", value["out"], "--external-graph"]

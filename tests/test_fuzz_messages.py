@@ -130,18 +130,37 @@ def test_stamp_order_processes_each_stamp_once_and_in_order_between_jumps(stamps
                                  st.floats(0, 0.2)), max_size=60))
 def test_fallback_releases_in_stamp_order_and_stays_bounded(events):
     hold: MotionFallback[int] = MotionFallback(timeout_s=0.3, capacity=5)
-    now, released, taken = 0.0, [], set()
+    now, released, taken = 0.0, [], []
+    waiting: set[int] = set()  # what the hold must hold, by the rules of fallback.py
+    held_new = 0
+
+    def leave(out: list[int]) -> None:
+        for s in out:  # only a frame that is waiting can leave, and only once
+            assert s in waiting, f"released {s}, which was not held"
+            waiting.remove(s)
+        released.extend(out)
+
     for kind, stamp, dt in events:
         now += dt
         if kind == "hold":
-            released += [h.stamp for h in hold.hold(stamp, stamp, now)]
+            held_new += stamp not in waiting
+            waiting.add(stamp)
+            out = [h.stamp for h in hold.hold(stamp, stamp, now)]
+            assert out == sorted(out) and len(out) == max(0, len(waiting) - 5)
+            leave(out)
         elif kind == "take":
             out = [h.stamp for h in hold.take(stamp)]
-            assert all(s < stamp for s in out)
-            released += out
-            taken.add(stamp)
+            assert out == sorted(s for s in waiting if s < stamp)  # every older frame, oldest first
+            leave(out)
+            if stamp in waiting:  # its features came: the held copy is dropped, not released
+                waiting.remove(stamp)
+                taken.append(stamp)
         else:
             out = [h.stamp for h in hold.due(now)]
             assert out == sorted(out)
-            released += out
-        assert len(hold) <= 5
+            leave(out)
+        assert len(hold) == len(waiting) <= 5
+    # every frame held leaves exactly one way: released (motion only), taken, or still waiting
+    assert held_new == len(released) + len(taken) + len(waiting)
+    final = [h.stamp for h in hold.due(now + 1.0)]  # after the timeout everything still waiting is due
+    assert sorted(final) == sorted(waiting)

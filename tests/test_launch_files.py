@@ -1,9 +1,12 @@
-"""Static checks of launch/*.launch.py: `launch` cannot be installed here, so they are
-imported with a small stand-in of the launch API that records what they declare, then
-the graph they would start is compared with what exists (executables, files, topics)."""
+"""Static checks of launch/*.launch.py where the real `launch` is absent (no apt ROS 2 and no
+../shared/ros2): they are imported with a small stand-in of the launch API that records what
+they declare, then the graph they would start is compared with what exists (executables,
+files, topics). Where the real `launch` is present, tests/test_ros2_launch.py runs the launch
+files for real instead and these are skipped."""
 from __future__ import annotations
 
 import ast
+import os
 import importlib.util
 import sys
 import types
@@ -76,8 +79,28 @@ class LaunchConfiguration:
         return context.launch_configurations[self.name]
 
 
+def _real_launch_present() -> bool:
+    if os.environ.get("REID_FORCE_LAUNCH_STUB") == "1":  # checks the stand-in path where launch exists
+        return False
+    try:
+        import launch  # noqa: F401
+        import launch_ros  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @pytest.fixture()
 def launch_stub(monkeypatch):
+    if _real_launch_present():
+        pytest.skip("the real launch/launch_ros are installed: tests/test_ros2_launch.py runs the launch files "
+                    "with them")
+    # the launch files' pre-start checks look packages and files up; the stand-in's graphs name
+    # paths of a robot (/data/...) and packages (tf2_ros, rviz2) this machine does not have
+    from reid_tracker_ros import launch_checks
+
+    monkeypatch.setattr(launch_checks, "path_problem", lambda path, kind: None)
+    monkeypatch.setattr(launch_checks, "executable_problem", lambda package, executable: None)
     modules = {
         "launch": types.SimpleNamespace(LaunchDescription=LaunchDescription),
         "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=DeclareLaunchArgument,

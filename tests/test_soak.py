@@ -15,6 +15,9 @@ def test_short_soak_answers_every_frame_with_flat_memory(tmp_path):
     assert set(result) >= {"frames", "dropped", "rss_mb_start", "rss_mb_end", "latency_ms_p50_start",
                            "latency_ms_p50_end"}
     assert result["frames"] == 300 and result["dropped"] == 0
-    assert result["latency_ms_p50_start"] > 0 and result["latency_ms_p50_end"] > 0
+    # latency must not creep up over the run (a growing queue or leak shows there first); the
+    # bound is generous because the test machine is shared
+    start, end = result["latency_ms_p50_start"], result["latency_ms_p50_end"]
+    assert end < 3 * start + 50, result
     # three node processes (torch/onnxruntime loaded): growth beyond allocator noise means a leak
     assert result["rss_mb_end"] < result["rss_mb_start"] * 1.15 + 20, result

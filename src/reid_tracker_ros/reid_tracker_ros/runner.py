@@ -38,7 +38,8 @@ class GraphRunner:
                  extra_env: dict[str, str] | None = None) -> None:
         self.specs = specs
         self.log_dir = Path(log_dir)
-        self.env = {**os.environ, **environment(profile), **(extra_env or {})}
+        # REID_LAUNCHER_PID: a node that starts after this process died ends itself (node_runtime)
+        self.env = {**os.environ, **environment(profile), "REID_LAUNCHER_PID": str(os.getpid()), **(extra_env or {})}
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, object] = {}
 
@@ -64,10 +65,12 @@ class GraphRunner:
                 raise RuntimeError(f"node '{name}' exited with code {proc.returncode}; its log "
                                    f"({self.log_dir / (name + '.log')}) ends with:\n{self.log_tail(name)}")
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, sig: int = signal.SIGINT) -> dict[str, int]:
+        """Signal every running node (SIGINT, or ``sig``), wait up to ``timeout`` s, SIGKILL the
+        rest. Returns each node's exit code (0: clean; negative: killed by that signal)."""
         for proc in self.procs.values():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(sig)
         deadline = time.monotonic() + timeout
         for proc in self.procs.values():
             try:
@@ -77,6 +80,7 @@ class GraphRunner:
                 proc.wait()
         for log in self._logs.values():
             log.close()
+        return {name: proc.returncode for name, proc in self.procs.items()}
 
     def __enter__(self) -> "GraphRunner":
         return self.start()
@@ -97,20 +101,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     specs = pipeline(args.config or ["default.yaml"], image_topic=args.image, detector_backend=args.detector,
                      tracker=args.tracker)
+    stop_requested: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a service manager: stop the nodes cleanly
+        signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
     runner = GraphRunner(specs, args.log_dir, profile=args.profile).start()
     print(f"started {', '.join(s.name for s in specs)}; logs in {args.log_dir}; Ctrl-C stops", flush=True)
+    code = 0
     try:
-        while True:
+        while not stop_requested:
             runner.check_alive()
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        pass
+            time.sleep(0.2)
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        code = 1
     finally:
-        runner.stop()
-    return 0
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the stop
+        codes = runner.stop()
+    unclean = {name: rc for name, rc in codes.items() if rc != 0}
+    if unclean and not code:
+        print(f"nodes that did not exit cleanly (exit codes): {unclean}", file=sys.stderr)
+        code = 1
+    return code
 
 
 if __name__ == "__main__":

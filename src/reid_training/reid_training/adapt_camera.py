@@ -200,6 +200,7 @@ def adapt_to_camera(source: str | os.PathLike, ckpt: str | os.PathLike, out_dir:
     used again (detection and tracking are the slow part on a CPU)."""
     import torch
 
+    from . import serialization
     from .data import ImageRecord
     from .data.loaders import make_eval_loader, make_train_loader
     from .engine import TrainConfig, Trainer, extract_features, model_from_checkpoint
@@ -244,7 +245,7 @@ def adapt_to_camera(source: str | os.PathLike, ckpt: str | os.PathLike, out_dir:
     trainer.fit()
     report["iterations"] = trainer.iteration
     report["checkpoint"] = str(trainer.checkpoint_path)
-    torch.save(report, out_dir / "adapt_report.pt")
+    serialization.save(report, out_dir / "adapt_report.pt")
     return report
 
 

@@ -105,6 +105,7 @@ class ManagedNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.configure_error = None
+        self.get_logger().info("configuring")
         try:
             self.configure_resources()
         except Exception as exc:  # noqa: BLE001 - any load failure: report the reason, stay unconfigured

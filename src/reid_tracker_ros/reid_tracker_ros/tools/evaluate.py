@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -234,11 +235,18 @@ def _config_value(specs, node: str, key: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ctrl-C / SIGTERM (launch shutting down): stop the graph and say so, without a traceback
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         summary = run(args)
     except (MotFormatError, FileNotFoundError, TimeoutError, RuntimeError, ValueError) as exc:
         print(f"evaluate: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("evaluate: interrupted; no metrics", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(format_table(summary))
     print(json.dumps({k: v for k, v in summary.items() if k != "latency_ms"}
                      | {"latency_ms": {s: v.get("p50") for s, v in summary["latency_ms"].items()}}))

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import serialization
 from ..losses import ReIDLoss
 from ..models import ModelConfig, ReIDModel
 from ..models.reid_model import load_checkpoint
@@ -96,7 +97,7 @@ def save_checkpoint(path: str | os.PathLike, model: ReIDModel, optimizer=None, s
     if criterion is not None:
         state["criterion"] = criterion.state_dict()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, str(tmp))
+    serialization.save(state, tmp)
     os.replace(tmp, path)
     return path
 

@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from .. import serialization
 from . import losses as L
 from .ema import EMA
 from .frechet import extract_features, frechet_distance, gaussian_stats
@@ -362,7 +363,7 @@ class GANTrainer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(self.state_dict(), tmp)
+        serialization.save(self.state_dict(), tmp)
         tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
         return path
 
@@ -399,7 +400,7 @@ def _load_state(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"GAN checkpoint not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = serialization.load(path, "GAN checkpoint")
     if not isinstance(state, dict) or state.get("format") != "reid_training.gan/1":
         raise ValueError(f"{path} is not a reid_training GAN checkpoint")
     return state

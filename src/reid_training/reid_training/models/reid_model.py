@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import serialization
 from .backbones import MobileNetV2Features, build_backbone, load_mobilenet_imagenet
 
 
@@ -160,7 +161,7 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights not found: {path}")
-    state = torch.load(str(path), map_location="cpu", weights_only=False)
+    state = serialization.load(path, "weights file")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):
@@ -189,7 +190,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    state = torch.load(str(path), map_location="cpu", weights_only=False)
+    state = serialization.load(path, "checkpoint")
     if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
         raise ValueError(f"{path}: not a reid_training checkpoint (needs 'model' and 'model_config')")
     return state
