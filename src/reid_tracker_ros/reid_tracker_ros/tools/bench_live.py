@@ -168,11 +168,9 @@ def run_synthetic(out: Path, frames: int, imgsz: int) -> dict:
 
 
 def _evaluate():
-    """The evaluator module (moving into tools/ with the refactor of issue 13)."""
-    try:
-        from . import evaluate
-    except ImportError:
-        from .. import evaluate
+    """The evaluator module (imported on use: it pulls in rclpy)."""
+    from . import evaluate
+
     return evaluate
 
 

@@ -38,10 +38,7 @@ def preset_override(folder: Path, tracker: str, cmc: str) -> Path:
 
 def evaluate_once(seq: Path, out: Path, tracker: str, frames: int, presets: Path) -> dict:
     """One lockstep evaluation through a freshly started graph whose nodes read ``presets``."""
-    try:
-        from . import evaluate  # where the refactor of issue 13 puts it
-    except ImportError:
-        from .. import evaluate
+    from . import evaluate
 
     os.environ[PRESET_DIR_ENV] = str(presets)  # the node processes inherit it
     args = evaluate.parse_args(["--seq", str(seq), "--tracker", tracker, "--out", str(out),
