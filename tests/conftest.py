@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,44 @@ for var in ("ROS_LOCALHOST_ONLY", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_STATIC_P
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _remove_dead_shm_segments(shm: Path = Path("/dev/shm")) -> int:
+    """Fast DDS shared-memory segments whose owner died (SIGKILLed nodes leave them): their
+    ``_el`` lock file can be locked, as in Fast DDS's own ``fastdds shm clean``. Left there,
+    they fill a small /dev/shm and later graphs get no samples through."""
+    import fcntl
+
+    removed = 0
+    for lock in shm.glob("fastrtps_*_el"):
+        if not re.fullmatch(r"fastrtps_[0-9a-f]{16}_el", lock.name):
+            continue  # port files are shared by every participant on this host: left alone
+        segment = lock.with_name(lock.name[:-3])
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # alive: its owner holds the lock
+        finally:
+            os.close(fd)
+        for path in (segment, lock):
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def pytest_sessionstart(session):
+    _remove_dead_shm_segments()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _remove_dead_shm_segments()
 
 
 def pytest_report_header(config):

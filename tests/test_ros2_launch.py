@@ -218,7 +218,7 @@ def test_mot_eval_launch_prints_the_metrics_of_the_local_runner(launches, env, t
     text = launch.text()
     assert code == 0, text[-4000:]
     launched = json.loads((tmp_path / "launched" / "metrics.json").read_text())
-    local = subprocess.run([sys.executable, "-m", "reid_tracker_ros.evaluate", "--seq", str(seq), "--out",
+    local = subprocess.run([sys.executable, "-m", "reid_tracker_ros.tools.evaluate", "--seq", str(seq), "--out",
                             str(tmp_path / "local"), "--no-progress"], env=env, capture_output=True, text=True,
                            timeout=START_S + 120)
     assert local.returncode == 0, local.stdout[-2000:] + local.stderr[-2000:]

@@ -43,11 +43,12 @@ def test_video_demo_tracks_a_few_frames_and_writes_mp4_and_contact_sheet(video, 
     out = tmp_path / "out"
     # imgsz 640: the ONNX export other tests already cached (the demo's default 960 exports once more)
     rc = demo_video.main(["--video", str(video), "--frames", str(FRAMES), "--start", str(START), "--imgsz", "640",
-                          "--out", str(out), "--no-progress"])
+                          "--out", str(out), "--no-progress", "--startup-timeout", "120"])
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     assert rc == 0, "\n".join(lines[-20:])
-    assert summary["frames"] == summary["frames_with_tracks"] == summary["annotated_frames"] == FRAMES
+    assert summary["frames"] == summary["frames_with_tracks"] == summary["annotated_frames"] == FRAMES, \
+        "\n".join(lines[-40:])
     assert summary["fps"] is not None and summary["latency_ms_p50"] is not None  # measured over the frames
     if video.name == "bus_pan.avi":
         # bus.jpg's 4 people are found at imgsz 640; in vtest.avi (people ~40 px tall) yolo11n-pose

@@ -91,6 +91,7 @@ EVALUATOR_EXECUTABLE = "evaluate"
 # user-facing detector names -> detector node backend
 DETECTOR_ALIASES = {"public": "public", "yolo": "ultralytics", "ultralytics": "ultralytics"}
 EVALUATION_CONFIG = "mot_eval.yaml"
+LOCKSTEP_CONFIG = "lockstep.yaml"  # a file played in lockstep through the camera graph
 
 
 def evaluation_pipeline(detector_backend: str = "public", tracker: str | None = None,

@@ -28,21 +28,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..graph import camera_pipeline, environment, image_subscriber_count
+from ..graph import LOCKSTEP_CONFIG, camera_pipeline, environment, image_subscriber_count
 from ..topics import EMBEDDED_DETECTIONS, TRACKS
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
-def graph_config(path: Path, imgsz: int, lockstep: bool) -> Path:
-    """Lockstep: reliable images and a tracker that always waits for features (every frame
-    processed, results independent of timing). Realtime: the live defaults, only imgsz set."""
-    text = f"/**/detector:\n  ros__parameters:\n    imgsz: {int(imgsz)}\n"
-    if lockstep:
-        text += ("    image_qos: reliable\n/**/embedder:\n  ros__parameters:\n    image_qos: reliable\n"
-                 "    queue_depth: 10\n/**/tracker:\n  ros__parameters:\n    appearance_timeout: 0.0\n")
+def graph_config(path: Path, imgsz: int) -> Path:
+    """The run's own overlay (after default.yaml, and lockstep.yaml in lockstep): imgsz only,
+    so the realtime run keeps the live defaults."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(f"/**/detector:\n  ros__parameters:\n    imgsz: {int(imgsz)}\n")
     return path
 
 
@@ -57,8 +53,9 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
     from ..runner import GraphRunner
 
     mode = "lockstep" if lockstep else "realtime"
-    cfg = graph_config(out / f"{mode}.yaml", imgsz, lockstep)
-    specs = [s for s in camera_pipeline(["default.yaml", str(cfg)], source=str(video), detector_backend="ultralytics",
+    cfg = graph_config(out / f"{mode}.yaml", imgsz)
+    files = ["default.yaml", *([LOCKSTEP_CONFIG] if lockstep else []), str(cfg)]
+    specs = [s for s in camera_pipeline(files, source=str(video), detector_backend="ultralytics",
                                         source_overrides={"playback": mode, "max_frames": frames,
                                                           "lockstep_timeout_s": 20.0})
              if s.name != "visualizer"]

@@ -27,7 +27,7 @@ from rclpy.node import Node
 from reid_msgs.msg import Track, TrackArray
 from sensor_msgs.msg import Image
 
-from ..graph import camera_pipeline, environment, image_subscriber_count
+from ..graph import LOCKSTEP_CONFIG, camera_pipeline, environment, image_subscriber_count
 from ..topics import TRACKS, VISUALIZER_TOPICS
 from ..nodes.visualizer_node import bgr_view
 from ..ros.conversions import image_to_rgb, stamp_to_ns
@@ -74,18 +74,10 @@ def contact_sheet(tiles: list[tuple[int, np.ndarray]], out_path: Path, columns: 
 
 
 def demo_config(path: Path, imgsz: int) -> Path:
-    """Reliable image QoS: the lockstep source waits for every frame, so none may be lost; and
-    a tracker that always waits for the features, so the result does not depend on timing."""
-    from ..config import PARAMETER_SCHEMA
-
-    text = ("# written by reid_tracker_ros.tools.demo_video: lockstep playback of a video file\n"
-            f"/**/detector:\n  ros__parameters:\n    image_qos: reliable\n    imgsz: {int(imgsz)}\n"
-            "/**/embedder:\n  ros__parameters:\n    image_qos: reliable\n    queue_depth: 10\n"
-            "/**/visualizer:\n  ros__parameters:\n    image_qos: reliable\n    queue_depth: 10\n")
-    if any(spec.name == "appearance_timeout" for spec in PARAMETER_SCHEMA["tracker"]):
-        text += "/**/tracker:\n  ros__parameters:\n    appearance_timeout: 0.0\n"
+    """The demo's own overlay (after default.yaml and lockstep.yaml): the YOLO input size."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text("# written by reid_tracker_ros.tools.demo_video\n"
+                    f"/**/detector:\n  ros__parameters:\n    imgsz: {int(imgsz)}\n")
     return path
 
 
@@ -127,7 +119,8 @@ def run(args: argparse.Namespace) -> dict | None:
     os.environ.update(environment("local"))
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(110, 199)))
 
-    specs = camera_pipeline(["default.yaml", str(demo_config(out / "video_demo.yaml", args.imgsz))], source=str(video),
+    files = ["default.yaml", LOCKSTEP_CONFIG, str(demo_config(out / "video_demo.yaml", args.imgsz))]
+    specs = camera_pipeline(files, source=str(video),
                             detector_backend="ultralytics", tracker=args.tracker,
                             source_overrides={"playback": "lockstep", "start_frame": args.start,
                                               "max_frames": frames, "lockstep_timeout_s": args.frame_timeout})
@@ -138,21 +131,31 @@ def run(args: argparse.Namespace) -> dict | None:
           f"{available if available is not None else '?'} ({width}x{height}, {video_fps:g} fps) through "
           f"{' -> '.join(s.name for s in specs)} (lockstep; logs: {out / 'logs'})", flush=True)
     rclpy.init(args=[])
-    runner = GraphRunner(specs, out / "logs", profile="local").start()
+    collector = VideoCollector(frames, out / f"{video.stem}_tracks.mp4", video_fps)
+    # the source starts last, once the collector hears the tracker and the visualizer: the first
+    # lockstep frame's tracks and image are not lost to discovery still under way
+    graph = GraphRunner([s for s in specs if s is not source], out / "logs", profile="local").start()
+    runners = [graph]
     try:
-        collector = VideoCollector(frames, out / f"{video.stem}_tracks.mp4", video_fps)
-        try:
-            result = collector.collect(runner, args.startup_timeout, args.frame_timeout, not args.no_progress)
-        finally:
-            collector.close()
-            collector.destroy_node()
+        collector.wait_for_graph(graph, args.startup_timeout)
+        runners.append(GraphRunner([source], out / "logs", profile="local").start())
+        result = collector.collect(runners, args.startup_timeout, args.frame_timeout, not args.no_progress)
+        if result["frames_with_tracks"] < frames:  # say why, from the nodes' own logs
+            for runner in runners:
+                for spec in runner.specs:
+                    print(f"--- {spec.name} log (last lines) ---\n{runner.log_tail(spec.name)}", flush=True)
     finally:
-        runner.stop()
+        collector.close()
+        collector.destroy_node()
+        for runner in reversed(runners):
+            runner.stop()
         rclpy.shutdown()
-    sheet = contact_sheet(result.pop("tiles"), out / f"{video.stem}_contact_sheet.png")
+    tiles = result.pop("tiles")
+    sheet = contact_sheet(tiles, out / f"{video.stem}_contact_sheet.png") if tiles else None
     summary = {"video": str(video), "frames": frames, "frames_with_tracks": result["frames_with_tracks"],
                "annotated_frames": result["annotated"], "fps": result["fps"], "tracks": result["tracks"],
-               "latency_ms_p50": result["latency_ms_p50"], "mp4": str(collector.mp4_path), "contact_sheet": str(sheet)}
+               "latency_ms_p50": result["latency_ms_p50"], "mp4": str(collector.mp4_path),
+               "contact_sheet": str(sheet) if sheet else None}
     return summary
 
 
@@ -172,8 +175,19 @@ class VideoCollector(Node):
         self.picks = set(picks.tolist()) if frames > SHEET_FRAMES else set(range(frames))
         self.tiles: list[tuple[int, np.ndarray]] = []
         q = data_qos(50)
-        self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q)
-        self.create_subscription(Image, "/" + VISUALIZER_TOPICS["annotated_image"], self.on_image, q)
+        self.inputs = (self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q),
+                       self.create_subscription(Image, "/" + VISUALIZER_TOPICS["annotated_image"], self.on_image, q))
+
+    def wait_for_graph(self, runner, timeout: float) -> None:
+        """Spin until tracks and annotated images each have a matched publisher."""
+        deadline = time.monotonic() + timeout
+        while any(sub.get_publisher_count() == 0 for sub in self.inputs):
+            runner.check_alive()
+            if time.monotonic() > deadline:
+                missing = [sub.topic_name for sub in self.inputs if sub.get_publisher_count() == 0]
+                raise TimeoutError(f"video demo: no publisher on {', '.join(missing)} after {timeout:.0f} s; "
+                                   f"node logs in {runner.log_dir}")
+            rclpy.spin_once(self, timeout_sec=0.05)
 
     def on_tracks(self, msg: TrackArray) -> None:
         self.track_times.append(time.monotonic())
@@ -197,7 +211,7 @@ class VideoCollector(Node):
             self.tiles.append((self.annotated, cv2.resize(bgr, (SHEET_TILE_WIDTH, h), interpolation=cv2.INTER_AREA)))
         self.annotated += 1
 
-    def collect(self, runner, startup_timeout: float, frame_timeout: float, progress: bool) -> dict:
+    def collect(self, runners, startup_timeout: float, frame_timeout: float, progress: bool) -> dict:
         """Spin until every frame's tracks and annotated image arrived, or nothing new came
         for a while (a node that died is reported by the runner with its log)."""
         bar = None
@@ -207,7 +221,8 @@ class VideoCollector(Node):
             bar = tqdm(total=self.frames, desc="video", unit="frame")
         last_change, seen = time.monotonic(), 0
         while self.annotated < self.frames or len(self.track_times) < self.frames:
-            runner.check_alive()
+            for runner in runners:
+                runner.check_alive()
             rclpy.spin_once(self, timeout_sec=0.05)
             now = time.monotonic()
             if len(self.track_times) != seen:
