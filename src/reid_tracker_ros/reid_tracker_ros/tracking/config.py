@@ -91,7 +91,7 @@ class TrackerConfig:
     duo_boost: bool = True  # raise scores of detections far from every track (DUO)
     # camera-motion compensation: "none" | "sparse_flow" | "ecc" (needs frames in update())
     cmc: str = "none"
-    cmc_scale: float = 0.25  # CMC runs on the grey image resized by this factor (docs/bench_tracker.md)
+    cmc_scale: float = 0.5  # CMC runs on the grey image resized by this factor
     # re-entry gallery: deleted confirmed tracks can hand their id to a new look-alike track
     reentry: bool = False
     reentry_threshold: float = 0.15  # mean cosine distance accepted for giving an id back
