@@ -37,7 +37,7 @@ MAX_CORNERS = 100  # enough for a RANSAC similarity fit; Lucas-Kanade cost grows
 CORNER_SPACING = 1 / 40  # minimum corner distance, as a share of the working image's short side
 CORNER_IMAGE_MIN = 96  # corners are sought at half the working size when its short side is >= this
 LK_WINDOW = (9, 9)  # Lucas-Kanade window on the working image [px]
-LK_LEVELS = 2  # pyramid levels above the working image (reach: ~ window * 2^levels px)
+LK_LEVELS = 3  # pyramid levels above the working image: reach ~ window/2 * 2^levels = 36 px there
 LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)  # iterations, px
 
 
