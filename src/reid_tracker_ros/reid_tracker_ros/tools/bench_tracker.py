@@ -13,8 +13,13 @@ appearance (BoT-SORT, Deep OC-SORT); otherwise their packaged YAML settings, ReI
 
 Accuracy is TrackEval's (HOTA, MOTA, IDF1, IDSW through :mod:`reid_tracker_ros.mot.metrics`);
 speed is the wall time of each tracker's per-frame update call (median and 95th percentile),
-measured in the same process, one tracker after the other. Camera-motion compensation is on
-for every side by default, each with its own method, as in our presets (``--cmc off``: none).
+measured in the same process, one tracker after the other; frames are read and inputs built
+outside the timed call. Camera-motion compensation is on for every side by default, each with
+its own method, as in our presets (``--cmc off``: none). Not every peer compensates (BoxMOT's
+ByteTrack and OC-SORT, Ultralytics' ByteTrack, OC-SORT and Deep OC-SORT do not), so
+``results.json`` gives each side's method (``cmc``) and ours its share of the update
+(``cmc_ms_p50``), and the report prints both; the speed ratio stays whole update against whole
+update.
 
 The last line printed is one JSON object:
 ``{"<sequence>": {"<tracker>": {"ours": {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"},
