@@ -56,3 +56,35 @@ def test_last_line_keeps_its_keys_and_adds_ultralytics(tmp_path, capsys):
         assert entry["boxmot"] is None and entry["ultralytics"] is None
         assert entry["ours_motion_only"] == entry["ours"]  # no features: the same run
         assert set(entry["ours"]) == {"HOTA", "IDF1", "MOTA", "IDSW", "ms_p50"}
+
+
+def test_our_cmc_time_is_measured_and_reported(tmp_path):
+    """With CMC on, our result carries the per-frame camera-motion time (a part of the timed
+    update, never more than it) and the method; the report prints it next to peers' methods."""
+    from reid_tracker_ros.mot.offline import load_sequence, score
+    from reid_tracker_ros.mot.synthetic import generate_sequence
+
+    seq = generate_sequence(tmp_path, name="TINYCMC", frames=10, width=320, height=240, n_people=3, seed=5)
+    data = load_sequence(seq)
+    result = bench.run_ours("bytetrack", data, cmc=True)
+    assert result.cmc == "sparse_flow" and result.cmc_ms is not None and len(result.cmc_ms) == len(data)
+    assert (result.cmc_ms > 0).all() and (result.cmc_ms <= result.times_ms).all()
+    score(result, data, tmp_path / "res.txt")
+    s = result.summary()
+    assert 0 < s["cmc_ms_p50"] <= s["ms_p50"]
+    off = bench.run_ours("bytetrack", data, cmc=False)
+    assert off.cmc == "none" and off.cmc_ms is None
+
+    class UltraLike:  # Ultralytics keeps a GMC whose method is None when off
+        gmc = type("G", (), {"method": None})()
+
+    class BoxmotLike:
+        cmc = type("ECC", (), {})()
+
+    assert bench.peer_cmc(UltraLike()) == "none" and bench.peer_cmc(BoxmotLike()) == "ECC"
+    assert bench.peer_cmc(object()) == "none"
+    peer = dict(s, cmc="none")
+    text = bench.format_cmc({"TINYCMC": {"bytetrack": {"ours": s, "boxmot": peer, "ultralytics": None}}})
+    line = next(l for l in text.splitlines() if "bytetrack" in l)
+    assert "ours sparse_flow" in line and f"{s['cmc_ms_p50']:.3f} / {s['ms_p50']:.3f}" in line
+    assert "BoxMOT none" in line

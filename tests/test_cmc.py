@@ -86,3 +86,106 @@ def test_cmc_keeps_ids_through_a_camera_jump(mode):
         ids[cmc] = seen
     assert ids["sparse_flow"][-1] == ids["sparse_flow"][0] == [1, 2, 3]
     assert set(ids["none"][-1]).isdisjoint(ids["none"][0])  # all identities switched
+
+
+def zoomed(img: np.ndarray, zoom: float, dx: float, dy: float) -> np.ndarray:
+    """The scene seen by a camera that zoomed about the image centre and moved (dx, dy)."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, zoom)
+    m[:, 2] += (dx, dy)
+    return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("zoom, dx, dy", [(1.0, 9.0, -5.0), (1.03, -6.0, 4.0)])
+def test_downscaled_estimate_matches_full_resolution(zoom, dx, dy):
+    """The quarter-scale estimate (the default) gives the same warp as half and full scale:
+    the motion of a whole frame does not need full resolution."""
+    base = cv2.resize(textured(3), None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)  # 960x540
+    moved = zoomed(base, zoom, dx, dy)
+    h, w = base.shape[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], float).T
+    warps = {}
+    for scale in (1.0, 0.5, 0.25):
+        cmc = CameraMotionEstimator("sparse_flow", scale=scale)
+        cmc.estimate(base)
+        warps[scale] = cmc.estimate(moved)
+        assert cmc.failures == 0
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, zoom)
+    m[:, 2] += (dx, dy)
+    for scale, a in warps.items():
+        # where the image corners land: within 1.5 px of the true motion and of full scale
+        np.testing.assert_allclose(a @ corners, m @ corners, atol=1.5, err_msg=f"scale {scale}")
+        np.testing.assert_allclose(a @ corners, warps[1.0] @ corners, atol=1.5, err_msg=f"scale {scale}")
+
+
+def test_grey_by_halvings_equals_one_area_resize():
+    img = cv2.resize(textured(5), None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)  # 960x540
+    from reid_tracker_ros.tracking.cmc import to_grey
+
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    for scale in (0.5, 0.25, 0.3):
+        out = to_grey(img, scale)
+        size = (int(round(img.shape[1] * scale)), int(round(img.shape[0] * scale)))
+        ref = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        assert out.shape == ref.shape and out.dtype == np.uint8
+        # the same block averages up to rounding of the intermediate halvings
+        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0, scale
+    assert to_grey(grey, 1.0) is not None and to_grey(grey, 1.0).shape == grey.shape
+
+
+def test_noise_frames_give_the_identity():
+    """Fresh noise every frame: the flow finds no common motion; the estimate is rejected (no
+    compensation beats a wrong one) however many corners the noise offers."""
+    rng = np.random.default_rng(0)
+    cmc = CameraMotionEstimator("sparse_flow")
+    cmc.estimate(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8))
+    for _ in range(3):
+        np.testing.assert_allclose(cmc.estimate(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)),
+                                   np.eye(2, 3))
+    assert cmc.failures == 3
+
+
+def test_tracker_observes_frames_without_tracks_and_estimates_with_them():
+    """No track, nothing to move: the frame is only kept; the next frame's estimate (once there
+    are tracks) measures the motion from it."""
+    base = textured(2)
+    tracker = build_tracker({"strategy": "sort", "n_init": 1, "cmc": "sparse_flow"})
+    calls = []
+    for name in ("estimate", "observe"):
+        fn = getattr(tracker.cmc, name)
+        setattr(tracker.cmc, name, lambda *a, _fn=fn, _n=name, **k: (calls.append(_n), _fn(*a, **k))[1])
+    people = _stationary_people()
+    tracker.update(Detections(people, np.full(3, 0.9), np.zeros(3, np.int64)), frame=base)
+    assert calls == ["observe"] and tracker.camera_motion is None
+    tracker.update(Detections(people + [8.0, 0.0, 8.0, 0.0], np.full(3, 0.9), np.zeros(3, np.int64)),
+                   frame=shifted(base, 8.0, 0.0))
+    assert calls == ["observe", "estimate"]
+    np.testing.assert_allclose(tracker.camera_motion[:, 2], [8.0, 0.0], atol=0.6)
+
+
+def test_track_warps_vectorised_equal_one_by_one():
+    from reid_tracker_ros.tracking.kalman_filter import warp_boxes
+    from reid_tracker_ros.tracking.track import Track, warp_tracks
+
+    rng = np.random.default_rng(1)
+    tracks = []
+    for k in range(5):
+        box = np.array([10.0, 20.0, 50.0, 120.0]) + 30 * k
+        t = Track(k + 1, box, 0.9, 0, n_init=1, history=3 if k % 2 else 0)
+        for step in range(k):  # some observations, hence a direction, on the odd ones
+            t.mark_predicted()
+            t.mark_hit(box + rng.normal(0, 3, 4) + 5 * step, 0.9, 0)
+        tracks.append(t)
+    affine = np.array([[1.02, -0.01, 7.0], [0.01, 1.02, -3.0]])
+    expected = []
+    for t in tracks:
+        obs = None if t.observations is None else warp_boxes(np.stack([b for _, b in t.observations]), affine)
+        d = t.direction @ affine[:, :2].T
+        n = np.hypot(*d)
+        expected.append((warp_boxes(t.last_box, affine)[0], obs, d / n if n > 1e-9 else np.zeros(2)))
+    warp_tracks(tracks, affine)
+    for t, (last, obs, d) in zip(tracks, expected):
+        np.testing.assert_allclose(t.last_box, last)
+        np.testing.assert_allclose(t.direction, d)
+        if obs is not None:
+            np.testing.assert_allclose(np.stack([b for _, b in t.observations]), obs)

@@ -127,13 +127,20 @@ class RunResult:
     rows: np.ndarray  # MOT result rows
     times_ms: np.ndarray  # per-frame update time
     metrics: dict[str, Any] = field(default_factory=dict)
+    cmc_ms: np.ndarray | None = None  # per-frame camera-motion estimate time inside the update
+    cmc: str | None = None  # the camera-motion method that ran inside the update ("none": none)
 
     def summary(self) -> dict[str, Any]:
         m = self.metrics
-        return {"HOTA": round(float(m["HOTA"]), 3), "IDF1": round(float(m["IDF1"]), 3),
-                "MOTA": round(float(m["MOTA"]), 3), "IDSW": int(m["IDSW"]),
-                "ms_p50": round(float(np.percentile(self.times_ms, 50)), 4),
-                "ms_p95": round(float(np.percentile(self.times_ms, 95)), 4)}
+        out = {"HOTA": round(float(m["HOTA"]), 3), "IDF1": round(float(m["IDF1"]), 3),
+               "MOTA": round(float(m["MOTA"]), 3), "IDSW": int(m["IDSW"]),
+               "ms_p50": round(float(np.percentile(self.times_ms, 50)), 4),
+               "ms_p95": round(float(np.percentile(self.times_ms, 95)), 4)}
+        if self.cmc is not None:
+            out["cmc"] = self.cmc
+        if self.cmc_ms is not None and len(self.cmc_ms):
+            out["cmc_ms_p50"] = round(float(np.percentile(self.cmc_ms, 50)), 4)
+        return out
 
 
 def run_tracker(tracker: Any, seq: OfflineSequence) -> RunResult:

@@ -6,7 +6,11 @@ frame-to-frame motion as a 2x3 affine ``A`` (``p_now = A[:, :2] @ p_before + A[:
 moving the track states with it (:meth:`ConstantVelocityKalmanFilter.warp`) removes that.
 
 Computed once per frame on a downscaled grey image (the motion of a whole frame does not need
-full resolution: at 0.5 scale a 960x540 frame costs ~1 ms with sparse flow). Two methods:
+full resolution; BoxMOT's and Ultralytics' GMC downscale too). The cost is bounded whatever the
+image shows: downscaling by exact halvings (OpenCV's fast 2x area path), at most
+``MAX_CORNERS`` corners spread over the image, a small Lucas-Kanade window with few
+pyramid levels and an iteration cap (on frames of plain noise the flow never converges, and an
+uncapped search cost 10-20 ms per frame there). Two methods:
 
 - ``sparse_flow``: Shi-Tomasi corners tracked by pyramidal Lucas-Kanade, then a RANSAC
   similarity fit (rotation, uniform scale, translation); robust to moving people because they
@@ -25,12 +29,26 @@ CMC_METHODS = ("none", "sparse_flow", "ecc")
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 MIN_INLIERS = 12  # sparse flow: corners that must agree on the camera's motion
 MIN_INLIER_RATIO = 0.5  # ... and the share of all tracked corners they must be
+# With half the corners inliers, 2-point samples find an all-inlier one in 100 draws with
+# probability 1 - 0.75^100; OpenCV's default 2000 draws only spend time on noise frames,
+# whose estimate is rejected anyway.
+RANSAC_ITERATIONS = 100
+MAX_CORNERS = 100  # enough for a RANSAC similarity fit; Lucas-Kanade cost grows with the count
+CORNER_SPACING = 1 / 40  # minimum corner distance, as a share of the working image's short side
+CORNER_IMAGE_MIN = 96  # corners are sought at half the working size when its short side is >= this
+LK_WINDOW = (9, 9)  # Lucas-Kanade window on the working image [px]
+LK_LEVELS = 3  # pyramid levels above the working image: reach ~ window/2 * 2^levels = 36 px there
+LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)  # iterations, px
 
 
 def to_grey(image: np.ndarray, scale: float) -> np.ndarray:
-    """uint8 grey image resized by ``scale`` (area interpolation: no aliasing)."""
+    """uint8 grey image resized by ``scale`` with area interpolation (no aliasing): exact
+    halvings first (OpenCV's fast 2x path, ~10x cheaper than one area resize by 1/4), then
+    whatever factor is left."""
     img = np.asarray(image)
     if img.ndim == 3 and img.shape[2] in (3, 4):
+        if img.dtype != np.uint8:
+            img = np.clip(img, 0, 255).astype(np.uint8)
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if img.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
     elif img.ndim != 2:
         raise ValueError(f"CMC expects an (H, W) or (H, W, 3|4) image, got shape {img.shape}")
@@ -39,7 +57,10 @@ def to_grey(image: np.ndarray, scale: float) -> np.ndarray:
     if scale != 1.0:
         h, w = img.shape
         size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
-        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        while img.shape[1] >= 2 * size[0] and img.shape[0] >= 2 * size[1]:
+            img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        if (img.shape[1], img.shape[0]) != size:
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
     return img
 
 
@@ -59,7 +80,7 @@ class CameraMotionEstimator:
     so the people, who move on their own, do not vote.
     """
 
-    def __init__(self, method: str = "sparse_flow", scale: float = 0.5, max_corners: int = 300,
+    def __init__(self, method: str = "sparse_flow", scale: float = 0.5, max_corners: int = MAX_CORNERS,
                  ecc_iterations: int = 50, ecc_eps: float = 1e-4) -> None:
         if method not in CMC_METHODS or method == "none":
             raise ValueError(f"unknown CMC method {method!r}; valid: {list(CMC_METHODS[1:])}")
@@ -71,10 +92,16 @@ class CameraMotionEstimator:
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, int(ecc_iterations),
                           float(ecc_eps))
         self._prev: np.ndarray | None = None
+        self._mask: np.ndarray | None = None  # corner-search mask, reused while the size holds
         self.failures = 0  # frames whose estimate fell back to the identity
 
     def reset(self) -> None:
         self._prev = None
+
+    def observe(self, frame: np.ndarray) -> None:
+        """Keep ``frame`` as the previous image without estimating (nothing to compensate yet,
+        e.g. no tracks); the next :meth:`estimate` measures the motion from it."""
+        self._prev = to_grey(frame, self.scale)
 
     def estimate(self, frame: np.ndarray, mask_boxes: np.ndarray | None = None) -> np.ndarray:
         grey = to_grey(frame, self.scale)
@@ -103,28 +130,49 @@ class CameraMotionEstimator:
     def _sparse_flow(self, prev: np.ndarray, cur: np.ndarray,
                      mask_boxes: np.ndarray | None) -> np.ndarray | None:
         mask = None
+        h, w = prev.shape
         if mask_boxes is not None and len(mask_boxes):
-            mask = np.full(prev.shape, 255, np.uint8)
+            if self._mask is None or self._mask.shape != prev.shape:
+                self._mask = np.empty(prev.shape, np.uint8)
+            mask = self._mask
+            mask.fill(255)
             b = np.round(np.asarray(mask_boxes, np.float64).reshape(-1, 4) * self.scale).astype(int)
-            h, w = prev.shape
-            for x1, y1, x2, y2 in b:
-                mask[max(y1, 0):min(y2, h), max(x1, 0):min(x2, w)] = 0
-        pts = cv2.goodFeaturesToTrack(prev, self.max_corners, 0.01, 3, mask=mask, blockSize=3)
+            np.clip(b, 0, [w, h, w, h], out=b)
+            for x1, y1, x2, y2 in b.tolist():
+                mask[y1:y2, x1:x2] = 0
+        pts = self._corners(prev, mask)
         if pts is None or len(pts) < 6:
             return None
-        nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(15, 15),
-                                                  maxLevel=3)
+        nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=LK_WINDOW,
+                                                  maxLevel=LK_LEVELS, criteria=LK_CRITERIA)
         ok = status.reshape(-1) == 1
         if ok.sum() < 6:
             return None
         affine, inliers = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC,
-                                                      ransacReprojThreshold=1.0)
+                                                      ransacReprojThreshold=1.0,
+                                                      maxIters=RANSAC_ITERATIONS)
         # an estimate most tracked corners disagree with is noise (sensor noise, flicker, a
         # scene of moving people): no compensation beats a wrong one
         if (affine is None or inliers is None or inliers.sum() < MIN_INLIERS
                 or inliers.sum() < MIN_INLIER_RATIO * ok.sum()):
             return None
         return affine
+
+    def _corners(self, prev: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+        """Up to ``max_corners`` Shi-Tomasi corners of ``prev``, spread out. On a large enough
+        working image they are sought at half its size (a quarter of the cost; Lucas-Kanade
+        then refines them at full working size, where their texture is still in its window)."""
+        h, w = prev.shape
+        if min(h, w) < CORNER_IMAGE_MIN:
+            spacing = max(2.0, CORNER_SPACING * min(h, w))
+            return cv2.goodFeaturesToTrack(prev, self.max_corners, 0.01, spacing, mask=mask,
+                                           blockSize=3)
+        half = cv2.resize(prev, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        if mask is not None:
+            mask = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
+        spacing = max(1.0, CORNER_SPACING * min(h, w) / 2)
+        pts = cv2.goodFeaturesToTrack(half, self.max_corners, 0.01, spacing, mask=mask, blockSize=3)
+        return None if pts is None else pts * 2.0 + 0.5
 
 
 def make_cmc(method: str, scale: float = 0.5) -> CameraMotionEstimator | None:

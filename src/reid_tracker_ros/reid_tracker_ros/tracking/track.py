@@ -185,17 +185,7 @@ class Track:
 
     def warp(self, affine: np.ndarray) -> None:
         """Move the observed boxes into the current camera frame (camera-motion compensation)."""
-        from .kalman_filter import warp_boxes
-
-        self.last_box = warp_boxes(self.last_box, affine)[0]
-        if self.observations:
-            boxes = warp_boxes(np.stack([b for _, b in self.observations]), affine)
-            ages = [a for a, _ in self.observations]
-            self.observations.clear()
-            self.observations.extend(zip(ages, boxes))
-            self.direction = self.direction @ np.asarray(affine, np.float64)[:, :2].T
-            n = float(np.hypot(*self.direction))
-            self.direction = self.direction / n if n > 1e-9 else np.zeros(2)
+        warp_tracks([self], affine)
 
     def mark_missed(self) -> None:
         """No detection matched this track in the current frame."""
@@ -203,3 +193,32 @@ class Track:
             self._deleted = True
         else:
             self.state = TrackState.LOST
+
+
+def warp_tracks(tracks: list[Track], affine: np.ndarray) -> None:
+    """Move every track's observed boxes (last box, OC-SORT observations) and motion direction
+    into the current camera frame, in one vectorised call for all tracks: the per-track form
+    cost more than the camera-motion estimate itself with a few dozen tracks."""
+    from .kalman_filter import warp_boxes
+
+    if not tracks:
+        return
+    a = np.asarray(affine, np.float64)
+    last = warp_boxes(np.stack([t.last_box for t in tracks]), a)
+    for t, box in zip(tracks, last):
+        t.last_box = box
+    with_obs = [t for t in tracks if t.observations]
+    if not with_obs:
+        return
+    counts = [len(t.observations) for t in with_obs]
+    boxes = warp_boxes(np.stack([b for t in with_obs for _, b in t.observations]), a)
+    direction = np.stack([t.direction for t in with_obs]) @ a[:, :2].T
+    norm = np.hypot(direction[:, 0], direction[:, 1])[:, None]
+    direction = np.where(norm > 1e-9, direction / np.maximum(norm, 1e-9), 0.0)
+    start = 0
+    for t, n, d in zip(with_obs, counts, direction):
+        ages = [age for age, _ in t.observations]
+        t.observations.clear()
+        t.observations.extend(zip(ages, boxes[start:start + n]))
+        t.direction = d
+        start += n

@@ -22,7 +22,7 @@ from ..vectors import normalize_rows
 from .costs import nearest_neighbor_distance
 from .kalman_filter import ConstantVelocityKalmanFilter
 from .reentry import ReentryGallery
-from .track import Track
+from .track import Track, warp_tracks
 
 
 class FrameContext:
@@ -238,14 +238,19 @@ class Tracker:
                           else float(timestamp))
         dets = self._filter_detections(detections)
         if camera_motion is None and self.cmc is not None and frame is not None:
-            camera_motion = self.cmc.estimate(frame, dets.boxes)
+            if self.tracks:
+                camera_motion = self.cmc.estimate(frame, dets.boxes)
+            else:  # no track to move: only keep the image for the next frame's estimate
+                self.cmc.observe(frame)
         self.camera_motion = camera_motion
         if self.tracks:
             self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
             for t in self.tracks:
                 t.mark_predicted()
-            if camera_motion is not None and not np.allclose(camera_motion, IDENTITY, atol=1e-9):
-                self._warp(np.asarray(camera_motion, dtype=np.float64))
+            if camera_motion is not None:
+                affine = np.asarray(camera_motion, dtype=np.float64)
+                if affine.shape != IDENTITY.shape or not np.abs(affine - IDENTITY).max() <= 1e-9:
+                    self._warp(affine)
 
         measurements = self.kf.measurement_from_xyxy(dets.boxes)
         ctx = FrameContext(self, dets, measurements)
@@ -286,8 +291,7 @@ class Tracker:
     def _warp(self, affine: np.ndarray) -> None:
         self.mean, self.covariance = self.kf.warp(self.mean, self.covariance, affine)
         self.obs_mean, self.obs_covariance = self.kf.warp(self.obs_mean, self.obs_covariance, affine)
-        for t in self.tracks:
-            t.warp(affine)
+        warp_tracks(self.tracks, affine)
 
     def _filter_detections(self, detections: Detections) -> Detections:
         """Drop low-score and non-finite/zero-size boxes (they cannot initialise a Kalman state)."""
