@@ -12,8 +12,9 @@
    skips with PREDICTED tracks): how many frames get tracks (detected or predicted), how many
    were detected, and the latency from the camera stamp to each frame's first tracks (p50/p95).
 4. A generated sequence with ground truth (``mot.synthetic``, seed 777, 10 people, 30 fps)
-   through the evaluator with the YOLO detector, lockstep and realtime: HOTA, frames with
-   tracks, end-to-end latency.
+   through the evaluator with the YOLO detector, lockstep and live (realtime at 30 Hz through
+   the live camera graph: ``evaluate --mode live``): HOTA, frames with tracks, end-to-end
+   latency to each frame's first tracks.
 
 Needs ``lap`` for Ultralytics' tracker (``lapx`` in requirements-bench.txt; the Makefile runs
 this in .venv-bench). Last line: one JSON object (the issue's keys, plus the machine's load).
@@ -157,7 +158,8 @@ def run_ultralytics(video: Path, frames: int, imgsz: int) -> dict:
 
 
 def run_synthetic(out: Path, frames: int, imgsz: int) -> dict:
-    """Lockstep and realtime (30 Hz) evaluation of a generated sequence with the YOLO detector."""
+    """Lockstep and live (30 Hz, the camera graph's settings) evaluation of a generated sequence
+    with the YOLO detector."""
     from ..mot.synthetic import generate_sequence
     seq = out / "sequences" / f"SYNTH-LIVE-s777-{frames}f"
     if not (seq / "seqinfo.ini").is_file():
@@ -165,12 +167,12 @@ def run_synthetic(out: Path, frames: int, imgsz: int) -> dict:
     cfg = out / "synthetic.yaml"
     cfg.write_text(f"/**/detector:\n  ros__parameters:\n    imgsz: {int(imgsz)}\n")
     result = {}
-    for mode in ("lockstep", "realtime"):
+    for mode in ("lockstep", "live"):
         ev = _evaluate()
         args = ev.parse_args(["--seq", str(seq), "--detector", "yolo", "--mode", mode, "--config", str(cfg),
                               "--out", str(out / f"eval_{mode}"), "--no-progress"])
         result[mode] = ev.run(args)
-    lock, real = result["lockstep"], result["realtime"]
+    lock, real = result["lockstep"], result["live"]
     return {"HOTA_lockstep": lock["HOTA"], "HOTA_realtime": real["HOTA"], "frames": real["frames"],
             "frames_with_tracks": real["frames"] - real["frames_dropped"],
             "latency_ms_p50": (real["latency_ms"]["end_to_end"] or {}).get("p50"),

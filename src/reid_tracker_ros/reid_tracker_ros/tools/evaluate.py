@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count
+from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count, pipeline
 from ..topics import DEFAULT_IMAGE_TOPIC
 from ..mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
 
@@ -38,7 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="public: the sequence's det/det.txt (MOT public-detection protocol); yolo: run YOLO")
     p.add_argument("--embedder-model", default=None, help="ReID model override ('none' = motion only)")
     p.add_argument("--config", action="append", default=[], help="extra parameter YAML (after mot_eval.yaml)")
-    p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep")
+    p.add_argument("--mode", choices=("lockstep", "realtime", "live"), default="lockstep",
+                   help="lockstep: the next frame once the previous one's tracks came (exact); realtime: at the "
+                        "frame rate through the evaluation graph (reliable, deep queues: frames wait); live: at "
+                        "the frame rate through the live camera graph (config/default.yaml only: the detector "
+                        "takes the newest frame, the tracker answers the others with PREDICTED tracks)")
     p.add_argument("--rate", type=float, default=1.0, help="realtime mode: playback speed x frame rate")
     p.add_argument("--frame-timeout", type=float, default=10.0, help="lockstep: seconds to wait for a frame")
     p.add_argument("--startup-timeout", type=float, default=240.0,
@@ -169,8 +173,12 @@ def run(args: argparse.Namespace) -> dict:
     from ..ros.conversions import fill_image_msg
     from ..runner import GraphRunner
 
-    specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
-                                image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
+    if args.mode == "live":  # the camera graph's own settings, no evaluation overrides
+        specs = pipeline(args.config, image_topic=DEFAULT_IMAGE_TOPIC, detector_backend=detector,
+                         tracker=args.tracker, embedder_model=args.embedder_model)
+    else:
+        specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
+                                    image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
     tracker_name = args.tracker or _config_value(specs, "tracker", "tracker")
     runner = None if args.external_graph else GraphRunner(specs, out / "logs", profile=profile).start()
     alive = runner.check_alive if runner else (lambda: None)

@@ -85,7 +85,8 @@ class ReplayNode(Node):
     def _on_tracks(self, msg: TrackArray, info: dict) -> None:
         stamp = stamp_to_ns(msg.header.stamp)
         if stamp in self._ping_stamps:
-            self._ping_seen.add(stamp)
+            if msg.kind == TrackArray.DETECTED:  # through every stage, not a live graph's prediction
+                self._ping_seen.add(stamp)
             return
         frame = self._frame_of_stamp.get(stamp)
         if frame is None:
