@@ -37,7 +37,7 @@ class TrackerNode(ManagedNode):
         self.frames_with_features = 0
         self.frames_motion_only = 0
         self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
-        self._image_topic: str | None = None  # topics.tracker_image_input: CMC presets only
+        self._image_topic: str | None = None  # topics.tracker_image_input: CMC or predictions
         self._frames: OrderedDict[int, object] | None = None  # stamp -> Image msg (CMC only)
         self.frames_without_image = 0
         # live cameras (prediction_budget_s > 0): camera frames waiting for their detections
