@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict, deque
 
 from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, Track, TrackArray
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from ..fallback import MotionFallback
 from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, image_to_rgb, sanitize_detections,
@@ -19,7 +19,7 @@ from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..stats import StampVerdict
-from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, TRACKS, tracker_image_input
+from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IMAGE, TRACKS, tracker_image_input
 from ..tracking import FrameDeadlines, StepClock, Tracker, config_from_parameters, predicted_snapshot
 
 FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
@@ -44,6 +44,7 @@ class TrackerNode(ManagedNode):
         self._deadlines: FrameDeadlines | None = None
         self._steps = StepClock()
         self.frames_predicted = 0
+        self._size = (0, 0)  # the camera's image size, for predictions of frames seen only compressed
         super().__init__("tracker")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -72,6 +73,13 @@ class TrackerNode(ManagedNode):
                 self._frames.clear()
             if self._image_topic == DECODED_IMAGE:
                 inputs.append(self.create_subscription(Image, DECODED_IMAGE, self.on_image, q))
+                if self._deadlines is not None:
+                    # the detector decodes (and passes on) only the frames it takes: the frames it
+                    # skips are seen here, as JPEGs, without decoding (only their stamps count)
+                    topic = self.resolve_topic_name(IMAGE) + "/compressed"
+                    inputs.append(self.create_subscription(
+                        CompressedImage, topic, self.on_compressed,
+                        image_qos(self.params["image_qos"], FRAME_CACHE)))
             else:
                 inputs.append(self.create_subscription(Image, self._image_topic, self.on_image,
                                                        image_qos(self.params["image_qos"], FRAME_CACHE)))
@@ -148,15 +156,23 @@ class TrackerNode(ManagedNode):
         Predictions: the frame is owed a TrackArray; it gets a PREDICTED one if its detections
         are not tracked within the budget."""
         stamp = stamp_to_ns(msg.header.stamp)
-        if self._deadlines is not None:
-            frame = (msg.header, int(msg.width), int(msg.height))
-            for pending in self._deadlines.add(stamp, frame, self.now_s()):
-                self._publish_predicted(pending)
+        if self._deadlines is not None and self._image_topic != DECODED_IMAGE:
+            self._owe(stamp, msg.header, int(msg.width), int(msg.height))
         if self._frames is None:
             return
         self._frames[stamp] = msg
         while len(self._frames) > FRAME_CACHE:
             self._frames.popitem(last=False)
+
+    def on_compressed(self, msg: CompressedImage) -> None:
+        """Compressed input with predictions: every camera frame is owed a TrackArray."""
+        self._owe(stamp_to_ns(msg.header.stamp), msg.header, *self._size)
+
+    def _owe(self, stamp: int, header, width: int, height: int) -> None:
+        if width and height:
+            self._size = (width, height)
+        for pending in self._deadlines.add(stamp, (header, width, height), self.now_s()):
+            self._publish_predicted(pending)
 
     def on_prediction_timer(self) -> None:
         if self._deadlines is None or self.tracker is None:
@@ -169,6 +185,7 @@ class TrackerNode(ManagedNode):
         current tracks extrapolated to its stamp; the tracker's state is not changed."""
         started = time.perf_counter()
         header, width, height = pending.item
+        width, height = (width, height) if width and height else self._size
         snapshot = predicted_snapshot(self.tracker, self._steps.steps_to(pending.stamp))
         out = TrackArray(header=header, image_width=width, image_height=height, tracker=self.params["tracker"],
                          kind=TrackArray.PREDICTED)
@@ -247,6 +264,8 @@ class TrackerNode(ManagedNode):
                 self._publish_predicted(pending)
         snapshot = self.tracker.update(dets, frame=self._frame_for(stamp))
         self._steps.updated(stamp)
+        if msg.image_width and msg.image_height:
+            self._size = (int(msg.image_width), int(msg.image_height))
         out = TrackArray(header=msg.header, image_width=msg.image_width, image_height=msg.image_height,
                          tracker=self.params["tracker"], kind=TrackArray.DETECTED)
         out.tracks = track_msgs_from(snapshot, Track)
