@@ -53,11 +53,14 @@ bench-tracker: setup
 # The camera graph against Ultralytics' own `model.track` loop on the same video frames, weights
 # and imgsz, in one run; then realtime latency, and a generated sequence lockstep vs realtime.
 # Ultralytics' tracker needs `lap` (lapx, requirements-bench.txt): runs in .venv-bench.
+# The ROS wheels find their shared libraries from the interpreter's prefix (.venv), which
+# .venv-bench's is not: take .venv's library path (and tell the wheels it is set).
 IMGSZ ?= 960
 VIDEO ?= /usr/share/doc/opencv-doc/examples/data/vtest.avi
+BENCH_ROS_LIBS := export $$(python -c 'import os; print("LD_LIBRARY_PATH=" + os.environ.get("LD_LIBRARY_PATH", ""))') _ROS_WHEELS_BOOTSTRAP_COMPLETE=1 &&
 bench-live: setup
 	@bash scripts/setup_bench_env.sh
-	@$(RUN) "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_live --imgsz $(IMGSZ) --video "$(VIDEO)" $(BENCH_LIVE_ARGS)
+	@$(RUN) $(BENCH_ROS_LIBS) "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_live --imgsz $(IMGSZ) --video "$(VIDEO)" $(BENCH_LIVE_ARGS)
 
 clean:
 	rm -rf build install log runs ros2_tools

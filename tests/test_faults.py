@@ -82,7 +82,9 @@ def start_graph(specs, log_dir) -> tuple[GraphRunner, GraphProbe]:
 @pytest.fixture()
 def live_graph(ros_context, tmp_path):
     cfg = tmp_path / "live.yaml"
-    cfg.write_text("tracker:\n  ros__parameters:\n    appearance_timeout: 0.3\n")
+    # predictions off: these tests are about the motion-only fallback, whose tracks a PREDICTED
+    # answer (test_live_predictions.py) would otherwise stand in for
+    cfg.write_text("tracker:\n  ros__parameters:\n    appearance_timeout: 0.3\n    prediction_budget_s: 0.0\n")
     runner, probe = start_graph(pipeline(["default.yaml", str(cfg)], detector_backend="public"), tmp_path / "logs")
     yield runner, probe
     probe.destroy_node()

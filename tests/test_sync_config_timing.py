@@ -72,14 +72,30 @@ def test_stage_latency_and_fps():
         clock.mark("detections", k, t0 + 0.010)
         clock.mark("embedded_detections", k, t0 + 0.030)
         clock.mark("tracks", k, t0 + 0.031)
+        clock.mark("tracks_detected", k, t0 + 0.031)  # a DETECTED answer is both
     clock.mark("tracks", 0, 99.0)  # a duplicate does not rewrite the first arrival
     lat = clock.latency_ms()
     assert lat["detector"]["p50"] == pytest.approx(10.0)
     assert lat["embedder"]["p50"] == pytest.approx(20.0)
     assert lat["tracker"]["p50"] == pytest.approx(1.0)
     assert lat["end_to_end"]["n"] == 10
+    assert lat["end_to_end_detected"]["p50"] == pytest.approx(31.0)
     assert throughput_fps(clock.times["published"], clock.times["tracks"]) == pytest.approx(10 / 9.031)
     assert throughput_fps({}, {}) is None
+
+
+def test_stage_latency_with_predicted_first_answers():
+    """A live graph answers a frame first with a prediction, later with its detections: the
+    end-to-end latency is the first answer's, the tracker stage's is the DETECTED one's."""
+    clock = StageClock()
+    clock.mark("published", 1, 0.0)
+    clock.mark("tracks", 1, 0.050)  # PREDICTED after the budget
+    clock.mark("embedded_detections", 1, 0.080)
+    clock.mark("tracks_detected", 1, 0.082)
+    lat = clock.latency_ms()
+    assert lat["end_to_end"]["p50"] == pytest.approx(50.0)
+    assert lat["end_to_end_detected"]["p50"] == pytest.approx(82.0)
+    assert lat["tracker"]["p50"] == pytest.approx(2.0)
 
 
 def test_newer_detections_supersede_images_the_detector_skipped():

@@ -109,9 +109,15 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("appearance_timeout", float, "seconds a frame's detections wait for their appearance "
                   "features before the frame is tracked on motion only (embedder down or slow); 0: always "
                   "wait (lockstep evaluation: results must not depend on timing)", 0.0, 60.0),
-        ParamSpec("image_qos", str, "QoS of the image subscription the tracker opens only when its preset "
-                  "uses camera-motion compensation (cmc: sparse_flow | ecc): 'sensor_data' or 'reliable'",
-                  choices=("sensor_data", "reliable")),
+        ParamSpec("prediction_budget_s", float, "live cameras: a camera frame whose detections have not "
+                  "been tracked this many seconds after its image reached the tracker (or that the detector "
+                  "skipped: a newer frame's detections came first) gets a TrackArray of kind PREDICTED, the "
+                  "current tracks' Kalman boxes extrapolated to its stamp, so every frame gets tracks; its "
+                  "detections, if they come later, still update the tracker (kind DETECTED). 0: no "
+                  "predictions (lockstep evaluation: one TrackArray per frame)", 0.0, 10.0),
+        ParamSpec("image_qos", str, "QoS of the image subscription the tracker opens when its preset "
+                  "uses camera-motion compensation (cmc: sparse_flow | ecc) or prediction_budget_s > 0: "
+                  "'sensor_data' or 'reliable'", choices=("sensor_data", "reliable")),
         ParamSpec("image_transport", str, "as for the embedder: 'compressed' reads the detector's decoded "
                   "frames ('image_decoded') for camera-motion compensation", choices=("raw", "compressed")),
         _DEPTH, _AUTOSTART, _DIAG,

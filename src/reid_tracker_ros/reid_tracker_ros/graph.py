@@ -58,7 +58,7 @@ def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
         NodeSpec("embedder", "embedder_node", f"{PACKAGE}.nodes.embedder_node", files_t, embedder_overrides,
                  image_remap),
         NodeSpec("tracker", "tracker_node", f"{PACKAGE}.nodes.tracker_node", files_t, tracker_overrides,
-                 image_remap),  # images only for camera-motion compensation
+                 image_remap),  # images for camera-motion compensation and PREDICTED answers
     ]
 
 

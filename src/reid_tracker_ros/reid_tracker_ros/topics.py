@@ -28,8 +28,9 @@ DEFAULT_PUBLIC_DETECTIONS_TOPIC = "/mot/public_detections"
 
 def tracker_image_input(params: Mapping[str, Any]) -> str | None:
     """The image topic the tracker node subscribes to with these parameters, or None: it reads
-    frames only for camera-motion compensation (a preset with ``cmc`` other than ``none``).
+    frames for camera-motion compensation (a preset with ``cmc`` other than ``none``) and to
+    answer every camera frame (``prediction_budget_s`` > 0).
     The node and the graph (which counts image subscribers) both ask here."""
-    if config_from_parameters(params).cmc == "none":
+    if config_from_parameters(params).cmc == "none" and not params.get("prediction_budget_s", 0.0) > 0:
         return None
     return DECODED_IMAGE if params.get("image_transport", "raw") == "compressed" else IMAGE

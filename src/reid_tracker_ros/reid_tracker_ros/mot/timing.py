@@ -13,8 +13,11 @@ import numpy as np
 
 STAGES = ("detector", "embedder", "tracker")
 # stage -> (arrival time of its input, arrival time of its output)
+# "tracks": the frame's first TrackArray (PREDICTED on a live graph when the detector skipped or
+# had not answered it in time); "tracks_detected": its DETECTED one, which went through every stage
 _STAGE_SPANS = {"detector": ("published", "detections"), "embedder": ("detections", "embedded_detections"),
-                "tracker": ("embedded_detections", "tracks"), "end_to_end": ("published", "tracks")}
+                "tracker": ("embedded_detections", "tracks_detected"), "end_to_end": ("published", "tracks"),
+                "end_to_end_detected": ("published", "tracks_detected")}
 
 
 @dataclass
@@ -22,7 +25,7 @@ class StageClock:
     """System-clock times (seconds) per event name and stamp, plus node-reported processing ms."""
 
     times: dict[str, dict[int, float]] = field(default_factory=lambda: {
-        "published": {}, "detections": {}, "embedded_detections": {}, "tracks": {}})
+        "published": {}, "detections": {}, "embedded_detections": {}, "tracks": {}, "tracks_detected": {}})
     processing_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
 
     def mark(self, event: str, stamp_ns: int, t: float) -> None:

@@ -18,7 +18,7 @@ from ..ros.conversions import (detection_msgs_from, detections_from_msg_list, fi
                                sanitize_detections, stamp_to_ns)
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
-from ..ros.qos import data_qos, image_qos
+from ..ros.qos import MIN_DATA_DEPTH, data_qos, image_qos
 from ..stats import StampOrder
 from ..topics import DECODED_IMAGE, DETECTIONS, IMAGE, PUBLIC_DETECTIONS
 from ..types import Detections
@@ -38,9 +38,11 @@ class DetectorNode(ManagedNode):
     # -- lifecycle ---------------------------------------------------------------------------
     def configure_resources(self) -> None:
         p = self.params
-        self.pub = self.make_publisher(DetectionArray, DETECTIONS, data_qos(p["queue_depth"]))
+        # queue_depth is the images' (keep-last 1 live: newest frame only); outputs are never dropped
+        out = data_qos(max(p["queue_depth"], MIN_DATA_DEPTH))
+        self.pub = self.make_publisher(DetectionArray, DETECTIONS, out)
         if p["image_transport"] == "compressed":
-            self.decoded_pub = self.make_publisher(Image, DECODED_IMAGE, data_qos(p["queue_depth"]))
+            self.decoded_pub = self.make_publisher(Image, DECODED_IMAGE, out)
         if p["backend"] == "public":
             self.public = PublicDetections(min_score=p["min_score"])
             self.source = "public"
@@ -58,7 +60,7 @@ class DetectorNode(ManagedNode):
         subs = []
         if p["backend"] == "public":
             subs.append(self.create_subscription(DetectionArray, PUBLIC_DETECTIONS, self.on_public,
-                                                 data_qos(p["queue_depth"])))
+                                                 data_qos(max(p["queue_depth"], MIN_DATA_DEPTH))))
         qos = image_qos(p["image_qos"], p["queue_depth"])
         if p["image_transport"] == "compressed":
             topic = self.resolve_topic_name(IMAGE) + "/compressed"

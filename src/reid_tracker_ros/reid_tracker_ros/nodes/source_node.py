@@ -108,6 +108,8 @@ class SourceNode(Node):
             self._waiting_for, self._waiting_since = stamp, time.monotonic()
 
     def on_tracks(self, msg: TrackArray) -> None:
+        if msg.kind != TrackArray.DETECTED:
+            return  # a prediction does not mean the frame went through the graph
         if self._waiting_for is not None and stamp_to_ns(msg.header.stamp) == self._waiting_for:
             self._waiting_for = None
             self.publish_next()

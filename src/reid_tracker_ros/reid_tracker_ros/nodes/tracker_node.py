@@ -1,14 +1,15 @@
 """tracker: reid_msgs/EmbeddedDetectionArray -> reid_msgs/TrackArray, one per frame (also empty,
 with the input's header, so evaluation can pair every frame). A lifecycle node over
-:mod:`reid_tracker_ros.tracking`; the motion-only fallback (embedder down or slow) and the
-image input for camera-motion compensation are described in docs/nodes.md."""
+:mod:`reid_tracker_ros.tracking`; the motion-only fallback (embedder down or slow), the image
+input for camera-motion compensation and the PREDICTED answers to camera frames the detector
+did not answer in time (``prediction_budget_s``) are described in docs/nodes.md."""
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
 
 from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, Track, TrackArray
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from ..fallback import MotionFallback
 from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, image_to_rgb, sanitize_detections,
@@ -18,8 +19,8 @@ from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..stats import StampVerdict
-from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, TRACKS, tracker_image_input
-from ..tracking import Tracker, config_from_parameters
+from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IMAGE, TRACKS, tracker_image_input
+from ..tracking import FrameDeadlines, StepClock, Tracker, config_from_parameters, predicted_snapshot
 
 FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
 
@@ -36,9 +37,14 @@ class TrackerNode(ManagedNode):
         self.frames_with_features = 0
         self.frames_motion_only = 0
         self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
-        self._image_topic: str | None = None  # topics.tracker_image_input: CMC presets only
+        self._image_topic: str | None = None  # topics.tracker_image_input: CMC or predictions
         self._frames: OrderedDict[int, object] | None = None  # stamp -> Image msg (CMC only)
         self.frames_without_image = 0
+        # live cameras (prediction_budget_s > 0): camera frames waiting for their detections
+        self._deadlines: FrameDeadlines | None = None
+        self._steps = StepClock()
+        self.frames_predicted = 0
+        self._size = (0, 0)  # the camera's image size, for predictions of frames seen only compressed
         super().__init__("tracker")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -50,19 +56,30 @@ class TrackerNode(ManagedNode):
         timeout = p["appearance_timeout"]
         self.fallback = MotionFallback(timeout, capacity=max(8, p["queue_depth"])) if timeout > 0 else None
         self._image_topic = tracker_image_input(p)
-        self._frames = OrderedDict() if self._image_topic is not None else None
+        self._frames = OrderedDict() if self.tracker.config.cmc != "none" else None
+        budget = p["prediction_budget_s"]
+        self._deadlines = FrameDeadlines(budget) if budget > 0 else None
+        self._steps.reset()
         self.get_logger().info(f"tracker ready: {p['tracker']}" + (
             f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
 
     def create_inputs(self) -> list:
         q = data_qos(self.params["queue_depth"])
         inputs = []
-        if self._frames is not None:
+        if self._image_topic is not None:
             # created first: the executor serves ready subscriptions in creation order, so a frame's
             # image waiting next to its detections is cached before they are tracked
-            self._frames.clear()
+            if self._frames is not None:
+                self._frames.clear()
             if self._image_topic == DECODED_IMAGE:
                 inputs.append(self.create_subscription(Image, DECODED_IMAGE, self.on_image, q))
+                if self._deadlines is not None:
+                    # the detector decodes (and passes on) only the frames it takes: the frames it
+                    # skips are seen here, as JPEGs, without decoding (only their stamps count)
+                    topic = self.resolve_topic_name(IMAGE) + "/compressed"
+                    inputs.append(self.create_subscription(
+                        CompressedImage, topic, self.on_compressed,
+                        image_qos(self.params["image_qos"], FRAME_CACHE)))
             else:
                 inputs.append(self.create_subscription(Image, self._image_topic, self.on_image,
                                                        image_qos(self.params["image_qos"], FRAME_CACHE)))
@@ -71,10 +88,16 @@ class TrackerNode(ManagedNode):
             self.fallback.clear()
             inputs.append(self.create_subscription(DetectionArray, DETECTIONS, self.on_detections, q))
             inputs.append(self.create_timer(min(0.05, self.params["appearance_timeout"] / 4), self.on_timer))
+        if self._deadlines is not None:
+            self._deadlines.clear()
+            self._steps.reset()
+            period = max(0.005, min(0.02, self._deadlines.budget_s / 4))
+            inputs.append(self.create_timer(period, self.on_prediction_timer))
         return inputs
 
     def release_resources(self) -> None:
         self._frames = None
+        self._deadlines = None
         self.tracker = None
         self.pub = None
         self.fallback = None
@@ -88,6 +111,9 @@ class TrackerNode(ManagedNode):
             self.tracker.reset()
         if self.fallback is not None:
             self.fallback.clear()
+        if self._deadlines is not None:
+            self._deadlines.clear()
+        self._steps.reset()
 
     def diagnostic_values(self) -> list[tuple[str, str]]:
         p = self.params
@@ -100,6 +126,9 @@ class TrackerNode(ManagedNode):
             values.append(("tracks", str(len(getattr(self.tracker, "tracks", ())))))
         if self.fallback is not None:
             values.append(("waiting_for_features", str(len(self.fallback))))
+        if self._deadlines is not None:
+            values += [("frames_predicted", str(self.frames_predicted)),
+                       ("prediction_budget_s", str(p["prediction_budget_s"]))]
         if self._frames is not None:
             values += [("camera_motion", str(self.tracker.config.cmc)),
                        ("frames_without_image", str(self.frames_without_image))]
@@ -123,12 +152,47 @@ class TrackerNode(ManagedNode):
         self._track(stamp, msg, received, motion_only=False)
 
     def on_image(self, msg: Image) -> None:
-        """Camera-motion compensation only: keep the frame until its detections are tracked."""
+        """Camera-motion compensation: keep the frame until its detections are tracked.
+        Predictions: the frame is owed a TrackArray; it gets a PREDICTED one if its detections
+        are not tracked within the budget."""
+        stamp = stamp_to_ns(msg.header.stamp)
+        if self._deadlines is not None and self._image_topic != DECODED_IMAGE:
+            self._owe(stamp, msg.header, int(msg.width), int(msg.height))
         if self._frames is None:
             return
-        self._frames[stamp_to_ns(msg.header.stamp)] = msg
+        self._frames[stamp] = msg
         while len(self._frames) > FRAME_CACHE:
             self._frames.popitem(last=False)
+
+    def on_compressed(self, msg: CompressedImage) -> None:
+        """Compressed input with predictions: every camera frame is owed a TrackArray."""
+        self._owe(stamp_to_ns(msg.header.stamp), msg.header, *self._size)
+
+    def _owe(self, stamp: int, header, width: int, height: int) -> None:
+        if width and height:
+            self._size = (width, height)
+        for pending in self._deadlines.add(stamp, (header, width, height), self.now_s()):
+            self._publish_predicted(pending)
+
+    def on_prediction_timer(self) -> None:
+        if self._deadlines is None or self.tracker is None:
+            return
+        for pending in self._deadlines.due(self.now_s()):
+            self._publish_predicted(pending)
+
+    def _publish_predicted(self, pending) -> None:
+        """A PREDICTED TrackArray for a camera frame without tracked detections (yet): the
+        current tracks extrapolated to its stamp; the tracker's state is not changed."""
+        started = time.perf_counter()
+        header, width, height = pending.item
+        width, height = (width, height) if width and height else self._size
+        snapshot = predicted_snapshot(self.tracker, self._steps.steps_to(pending.stamp))
+        out = TrackArray(header=header, image_width=width, image_height=height, tracker=self.params["tracker"],
+                         kind=TrackArray.PREDICTED)
+        out.tracks = track_msgs_from(snapshot, Track)
+        out.processing_ms = (time.perf_counter() - started) * 1e3
+        self.pub.publish(out)
+        self.frames_predicted += 1
 
     def _frame_for(self, stamp: int):
         """The image of ``stamp`` as an array (older cached frames are dropped), else None."""
@@ -193,9 +257,17 @@ class TrackerNode(ManagedNode):
         if dropped:
             self.errors.report("bad_box", f"{dropped} detection(s) with NaN/inf, non-positive size or "
                                "outside the image dropped")
+        if self._deadlines is not None:
+            # frames the detector skipped (older than this one, still owed tracks): predicted from
+            # the state before this update, so the topic stays in stamp order where it can
+            for pending in self._deadlines.tracked(stamp):
+                self._publish_predicted(pending)
         snapshot = self.tracker.update(dets, frame=self._frame_for(stamp))
+        self._steps.updated(stamp)
+        if msg.image_width and msg.image_height:
+            self._size = (int(msg.image_width), int(msg.image_height))
         out = TrackArray(header=msg.header, image_width=msg.image_width, image_height=msg.image_height,
-                         tracker=self.params["tracker"])
+                         tracker=self.params["tracker"], kind=TrackArray.DETECTED)
         out.tracks = track_msgs_from(snapshot, Track)
         out.processing_ms = (time.perf_counter() - started) * 1e3
         self.pub.publish(out)

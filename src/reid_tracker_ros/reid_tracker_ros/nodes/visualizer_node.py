@@ -18,6 +18,7 @@ from ..ros.conversions import fill_image_msg, image_to_rgb, stamp_to_ns
 from ..ros.node_runtime import ErrorCounter, run_node
 from ..ros.params import declare_node_parameters
 from ..ros.qos import data_qos, image_qos
+from ..stats import StampOrder, StampVerdict
 from ..ros.viz_conversions import (camera_from_info, depth_from_msg, marker_array_msg,
                                    point_cloud_msg, pose_array_msg, snapshot_from_msg)
 from ..sync import ExactStampPairer
@@ -46,6 +47,7 @@ class VisualizerNode(Node):
         self.pairer: ExactStampPairer[Image, tuple] = ExactStampPairer(p["pair_cache_size"],
                                                                        b_supersedes_older_a=True)
         self.camera = None
+        self._tracks_order = StampOrder()  # a PREDICTED newer frame makes a late DETECTED one stale
         self._depth: deque = deque(maxlen=10)  # (stamp ns, Image)
         q = data_qos(p["queue_depth"])
         self.pub_image = self.create_publisher(Image, TOPICS["annotated_image"], q)
@@ -96,20 +98,23 @@ class VisualizerNode(Node):
 
     def on_tracks(self, msg: TrackArray) -> None:
         stamp = stamp_to_ns(msg.header.stamp)
+        if self._tracks_order.check(stamp) not in (StampVerdict.NEW, StampVerdict.JUMP_BACK):
+            return  # older than a frame already shown (its PREDICTED answer was drawn): stale
         snapshot = snapshot_from_msg(msg)
+        predicted = msg.kind == TrackArray.PREDICTED
         width, height = int(msg.image_width), int(msg.image_height)
         if self.camera is None and (width <= 0 or height <= 0):
             self.errors.report("no_size", "tracks without image size and no CameraInfo yet: no 3D output")
         else:
             camera = self.core.camera_for(self.camera, width or self.camera.width, height or self.camera.height)
             depth = self._depth_for(stamp) if self.params["use_depth"] else None
-            scene = self.core.update(snapshot, stamp * 1e-9, camera, depth)
+            scene = self.core.update(snapshot, stamp * 1e-9, camera, depth, predicted=predicted)
             header = msg.header
             if scene.markers:
                 self.pub_markers.publish(marker_array_msg(header, scene.markers))
             self.pub_poses.publish(pose_array_msg(header, scene.positions, scene.orientations))
             self.pub_points.publish(point_cloud_msg(header, scene.cloud))
-        pair = self.pairer.add_b(stamp, snapshot)
+        pair = self.pairer.add_b(stamp, (snapshot, predicted))
         if pair is not None:
             self.publish_annotated(*pair)
 
@@ -118,14 +123,16 @@ class VisualizerNode(Node):
         if pair is not None:
             self.publish_annotated(*pair)
 
-    def publish_annotated(self, image: Image, snapshot) -> None:
+    def publish_annotated(self, image: Image, tracks: tuple) -> None:
+        snapshot, predicted = tracks
         out = Image(header=image.header)
         bgr = bgr_view(image)
         try:
             if bgr is not None:
-                fill_image_msg(out, self.core.annotate(bgr.copy(), snapshot, rgb=False), encoding="bgr8")
+                fill_image_msg(out, self.core.annotate(bgr.copy(), snapshot, rgb=False, predicted=predicted), encoding="bgr8")
             else:
-                fill_image_msg(out, self.core.annotate(image_to_rgb(image).copy(), snapshot, rgb=True))
+                fill_image_msg(out, self.core.annotate(image_to_rgb(image).copy(), snapshot, rgb=True,
+                                                         predicted=predicted))
         except ImageConversionError as exc:
             self.errors.report("bad_image", f"no annotated image for this frame: {exc}")
             return

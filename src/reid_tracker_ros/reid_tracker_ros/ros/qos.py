@@ -14,6 +14,11 @@ def image_qos(kind: str, depth: int) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
+# Detections are small and every one is a frame's only answer: where a node's queue_depth is set
+# low for its images (the detector's keep-last 1 on a live camera), its data topics keep this many.
+MIN_DATA_DEPTH = 10
+
+
 def data_qos(depth: int) -> QoSProfile:
     """Detections, embeddings and tracks: small messages, always reliable."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.RELIABLE,

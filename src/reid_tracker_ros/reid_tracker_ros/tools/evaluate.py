@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count
+from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count, pipeline
 from ..topics import DEFAULT_IMAGE_TOPIC
 from ..mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
 
@@ -38,7 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="public: the sequence's det/det.txt (MOT public-detection protocol); yolo: run YOLO")
     p.add_argument("--embedder-model", default=None, help="ReID model override ('none' = motion only)")
     p.add_argument("--config", action="append", default=[], help="extra parameter YAML (after mot_eval.yaml)")
-    p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep")
+    p.add_argument("--mode", choices=("lockstep", "realtime", "live"), default="lockstep",
+                   help="lockstep: the next frame once the previous one's tracks came (exact); realtime: at the "
+                        "frame rate through the evaluation graph (reliable, deep queues: frames wait); live: at "
+                        "the frame rate through the live camera graph (config/default.yaml only: the detector "
+                        "takes the newest frame, the tracker answers the others with PREDICTED tracks)")
     p.add_argument("--rate", type=float, default=1.0, help="realtime mode: playback speed x frame rate")
     p.add_argument("--frame-timeout", type=float, default=10.0, help="lockstep: seconds to wait for a frame")
     p.add_argument("--startup-timeout", type=float, default=240.0,
@@ -96,13 +100,15 @@ def replay_frames(bag_path: Path, max_frames: int | None):
         yield ReplayFrame(rec.index, rec.stamp_ns, msg, dets)
 
 
-def tracks_to_rows(result) -> np.ndarray:
-    """MOTChallenge result rows of every frame's TrackArray, by the offline loop's reporting rule
-    (:func:`~reid_tracker_ros.mot.offline.reported_mask`: confirmed tracks matched in their frame)."""
+def tracks_to_rows(tracks: dict) -> np.ndarray:
+    """MOTChallenge result rows of every frame's TrackArray (frame index -> message), by the
+    offline loop's reporting rule (:func:`~reid_tracker_ros.mot.offline.reported_mask`: confirmed
+    tracks matched in their frame; a PREDICTED message carries the counters of the tracker's last
+    update, so it reports the tracks that update matched, at their extrapolated boxes)."""
     from ..mot.offline import reported_mask
 
     rows = []
-    for frame, msg in result.tracks.items():
+    for frame, msg in tracks.items():
         if not msg.tracks:
             continue
         arr = np.array([(t.state, t.frames_since_update, frame, t.track_id, t.x, t.y, t.width, t.height, t.score)
@@ -167,8 +173,12 @@ def run(args: argparse.Namespace) -> dict:
     from ..ros.conversions import fill_image_msg
     from ..runner import GraphRunner
 
-    specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
-                                image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
+    if args.mode == "live":  # the camera graph's own settings, no evaluation overrides
+        specs = pipeline(args.config, image_topic=DEFAULT_IMAGE_TOPIC, detector_backend=detector,
+                         tracker=args.tracker, embedder_model=args.embedder_model)
+    else:
+        specs = evaluation_pipeline(detector_backend=detector, tracker=args.tracker, extra_config=args.config,
+                                    image_topic=DEFAULT_IMAGE_TOPIC, embedder_model=args.embedder_model)
     tracker_name = args.tracker or _config_value(specs, "tracker", "tracker")
     runner = None if args.external_graph else GraphRunner(specs, out / "logs", profile=profile).start()
     alive = runner.check_alive if runner else (lambda: None)
@@ -203,7 +213,11 @@ def run(args: argparse.Namespace) -> dict:
             runner.stop()
 
     results_file = out / f"{info.name}.txt"
-    write_results(results_file, tracks_to_rows(result))
+    write_results(results_file, tracks_to_rows(result.tracks))
+    from reid_msgs.msg import TrackArray
+
+    predicted = sum(m.kind == TrackArray.PREDICTED for m in result.tracks.values())
+    first_predicted = sum(m.kind == TrackArray.PREDICTED for m in result.first.values())
     from ..mot.timing import throughput_fps
 
     fps = throughput_fps(result.clock.times["published"], result.clock.times["tracks"])
@@ -211,6 +225,9 @@ def run(args: argparse.Namespace) -> dict:
                      "mode": args.mode, "frames": summary_conv.frames, "frames_dropped": len(result.dropped),
                      "dropped_frame_indices": sorted(result.dropped),
                      "late": result.late, "blank_frames": len(summary_conv.blank_frames),
+                     # live graphs: frames scored on predicted tracks (the detector skipped them), and
+                     # frames whose first answer was a prediction (their detections came later)
+                     "frames_predicted": predicted, "frames_first_predicted": first_predicted,
                      "fps": fps, "wall_s": result.wall_s, "latency_ms": result.clock.latency_ms(),
                      "results": str(results_file)}
     gt_file = seq_dir / "gt" / "gt.txt"
@@ -219,6 +236,12 @@ def run(args: argparse.Namespace) -> dict:
 
         metrics = evaluate_mot(seq_dir, results_file, seqinfo=dataclasses.replace(info, seq_length=summary_conv.frames))
         summary.update({k: metrics.get(k) for k in METRIC_KEYS})
+        if first_predicted > predicted:  # also score what a consumer had first for each frame
+            first_file = out / f"{info.name}.first_answers.txt"
+            write_results(first_file, tracks_to_rows(result.first))
+            first = evaluate_mot(seq_dir, first_file,
+                                 seqinfo=dataclasses.replace(info, seq_length=summary_conv.frames))
+            summary["HOTA_first_answer"] = first.get("HOTA")
     else:
         summary.update({k: None for k in METRIC_KEYS})
         summary["metrics_note"] = f"no ground truth ({gt_file} missing): tracking ran, metrics skipped"

@@ -7,6 +7,12 @@ Two modes:
 - realtime: publish at the sequence frame rate (times ``rate``) without waiting, then wait
   for the stragglers; frames whose tracks never arrive are dropped.
 
+A live graph (``prediction_budget_s`` > 0) may answer a frame first with a PREDICTED TrackArray
+and later, when its detections come, with a DETECTED one of the same stamp. The latency is taken
+at the first answer; the DETECTED answer replaces the PREDICTED one for scoring (the best answer
+per frame, as docs/nodes.md tells consumers), and ``first`` keeps the first answers so both can
+be scored. Lockstep waits for a DETECTED answer: a prediction never advances it.
+
 """
 from __future__ import annotations
 
@@ -37,7 +43,8 @@ class ReplayFrame:
 
 @dataclass
 class ReplayResult:
-    tracks: dict[int, TrackArray] = field(default_factory=dict)  # frame index -> tracks
+    tracks: dict[int, TrackArray] = field(default_factory=dict)  # frame index -> tracks (DETECTED preferred)
+    first: dict[int, TrackArray] = field(default_factory=dict)  # frame index -> the first tracks that came
     dropped: list[int] = field(default_factory=list)  # frame indices without tracks
     late: int = 0  # tracks that arrived after their frame was declared dropped
     clock: StageClock = field(default_factory=StageClock)
@@ -78,19 +85,31 @@ class ReplayNode(Node):
     def _on_tracks(self, msg: TrackArray, info: dict) -> None:
         stamp = stamp_to_ns(msg.header.stamp)
         if stamp in self._ping_stamps:
-            self._ping_seen.add(stamp)
+            if msg.kind == TrackArray.DETECTED:  # through every stage, not a live graph's prediction
+                self._ping_seen.add(stamp)
             return
         frame = self._frame_of_stamp.get(stamp)
         if frame is None:
             return
         if frame in self.result.tracks:
-            return  # duplicate
+            if msg.kind == TrackArray.DETECTED and self.result.tracks[frame].kind == TrackArray.PREDICTED:
+                self.result.tracks[frame] = msg  # its detections came after the prediction
+                self.clock.mark("tracks_detected", stamp, info["received_timestamp"] * 1e-9)
+                self.clock.processing_ms["tracker"].append(float(msg.processing_ms))
+            return  # else a duplicate
         if frame in self.result.dropped:
             self.result.late += 1
             return
         self.clock.mark("tracks", stamp, info["received_timestamp"] * 1e-9)
-        self.clock.processing_ms["tracker"].append(float(msg.processing_ms))
+        if msg.kind == TrackArray.DETECTED:
+            self.clock.mark("tracks_detected", stamp, info["received_timestamp"] * 1e-9)
+            self.clock.processing_ms["tracker"].append(float(msg.processing_ms))
         self.result.tracks[frame] = msg
+        self.result.first[frame] = msg
+
+    def _detected(self, frame: int) -> bool:
+        msg = self.result.tracks.get(frame)
+        return msg is not None and msg.kind == TrackArray.DETECTED
 
     # -- start-up ----------------------------------------------------------------------------
     def wait_for_graph(self, timeout_s: float, alive: Callable[[], None] = lambda: None,
@@ -151,9 +170,10 @@ class ReplayNode(Node):
         for frame in frames:
             self._publish(frame)
             deadline = time.monotonic() + timeout_s
-            while frame.index not in self.result.tracks and time.monotonic() < deadline:
+            while not self._detected(frame.index) and time.monotonic() < deadline:
                 rclpy.spin_once(self, timeout_sec=0.01)
-            if frame.index not in self.result.tracks:
+            if not self._detected(frame.index):
+                self.result.tracks.pop(frame.index, None)
                 alive()
                 self.result.dropped.append(frame.index)
             if progress is not None:

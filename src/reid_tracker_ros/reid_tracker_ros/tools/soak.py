@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 2 * args.window or args.window < 1:
         p.error(f"--frames ({args.frames}) must be at least twice --window ({args.window})")
 
-    from ..graph import environment, evaluation_pipeline
+    from ..graph import environment, evaluation_pipeline, image_subscriber_count
 
     os.environ.update(environment("local"))
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(110, 199)))
@@ -93,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     from ..ros.qos import data_qos
     from ..runner import GraphRunner
 
-    runner = GraphRunner(evaluation_pipeline(detector_backend="public"), Path(args.out) / "logs",
-                         profile="local").start()
+    specs = evaluation_pipeline(detector_backend="public")
+    runner = GraphRunner(specs, Path(args.out) / "logs", profile="local").start()
+    # every image subscriber matched before the first frame: the empty pings below are answered
+    # without the embedder's image, so they cannot prove its image path (frames were lost at start)
+    image_subscribers = image_subscriber_count(specs)
     rclpy.init(args=[])
     node = Node("soak_camera")
     q = data_qos(100)
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.check_alive()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the graph did not answer within {args.startup_timeout:.0f} s")
-            if image_pub.get_subscription_count() and det_pub.get_subscription_count():
+            if image_pub.get_subscription_count() >= image_subscribers and det_pub.get_subscription_count():
                 img = Image()
                 img.header.stamp.nanosec = ping
                 fill_image_msg(img, np.zeros((H, W, 3), np.uint8))

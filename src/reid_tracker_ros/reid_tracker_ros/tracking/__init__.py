@@ -15,6 +15,7 @@ from .costs import (GATED_COST, cosine_distance, fuse_motion, gate_cost, iou_dis
                     nearest_neighbor_distance, threshold_cost)
 from .kalman_filter import (CHI2INV95, KALMAN_FILTERS, ConstantVelocityKalmanFilter,
                             KalmanFilterXYAH, KalmanFilterXYWH, make_kalman_filter, warp_boxes)
+from .prediction import FrameDeadlines, StepClock, predicted_snapshot
 from .reentry import ReentryGallery
 from .strategies import (AppearanceStage, BotSortStrategy, ByteTrackStrategy, DeepOcSortStrategy,
                          DeepSortStrategy, IoUStage, MatchingCascade, MomentumStage, OcSortStrategy,
@@ -26,11 +27,11 @@ __all__ = [
     "RANGES", "CHI2INV95", "CMC_METHODS", "GATED_COST", "KALMAN_FILTERS", "TRACKERS", "AppearanceStage",
     "BotSortStrategy", "ByteTrackStrategy", "CameraMotionEstimator",
     "ConstantVelocityKalmanFilter", "DeepOcSortStrategy", "DeepSortStrategy", "FeatureGallery",
-    "FrameContext", "IoUStage", "KalmanFilterXYAH", "KalmanFilterXYWH", "MatchingCascade",
+    "FrameContext", "FrameDeadlines", "IoUStage", "KalmanFilterXYAH", "KalmanFilterXYWH", "MatchingCascade",
     "MomentumStage", "OcSortStrategy", "ProximityAppearanceStage", "ReentryGallery",
-    "SortStrategy", "Stage", "Strategy", "StrongSortStrategy", "Track", "Tracker",
+    "SortStrategy", "Stage", "StepClock", "Strategy", "StrongSortStrategy", "Track", "Tracker",
     "TrackerConfig", "build_tracker", "config_from_parameters", "cosine_distance", "fuse_motion",
     "gate_cost", "get_strategy", "iou_distance", "iou_matrix", "linear_assignment", "load_preset",
-    "make_cmc", "make_kalman_filter", "nearest_neighbor_distance", "preset_config",
+    "make_cmc", "make_kalman_filter", "nearest_neighbor_distance", "predicted_snapshot", "preset_config",
     "strategy_names", "threshold_cost", "warp_boxes",
 ]

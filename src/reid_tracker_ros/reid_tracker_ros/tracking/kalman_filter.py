@@ -54,6 +54,7 @@ class ConstantVelocityKalmanFilter:
                  std_weight_velocity: float = 1.0 / 160.0, dt: float = 1.0) -> None:
         self.std_weight_position = float(std_weight_position)
         self.std_weight_velocity = float(std_weight_velocity)
+        self.dt = float(dt)
         n = self.ndim
         self._motion = np.eye(2 * n)
         self._motion[np.arange(n), n + np.arange(n)] = dt
@@ -123,6 +124,17 @@ class ConstantVelocityKalmanFilter:
         new_cov = self._motion @ covariance @ self._motion_t
         new_cov += np.square(self._process_std(mean))[:, :, None] * self._eye_state
         return new_mean, new_cov
+
+    def extrapolate(self, mean: np.ndarray, steps: float) -> np.ndarray:
+        """The predicted mean ``steps`` filter steps ahead (fractional and negative allowed): the
+        constant-velocity model's ``x + steps * dt * v`` for every state; a new array."""
+        mean = np.asarray(mean, dtype=np.float64)
+        if not np.isfinite(steps):
+            raise ValueError(f"extrapolation steps must be finite, got {steps!r}")
+        out = mean.copy()
+        n = self.ndim
+        out[:, :n] += (float(steps) * self.dt) * mean[:, n:]
+        return out
 
     def project(self, mean: np.ndarray, covariance: np.ndarray,
                 confidences: np.ndarray | None = None,

@@ -268,7 +268,7 @@ class Tracker:
             births = unmatched_dets[self.strategy.birth_mask(ctx, unmatched_dets)]
             self._spawn(births, dets, measurements, features)
         self._prune()
-        return self._snapshot()
+        return self.snapshot()
 
     def _calibrate(self, ctx: FrameContext, features: np.ndarray) -> AppearanceGate:
         """Feed this frame's free samples to the calibrator; the gate for this frame."""
@@ -403,7 +403,13 @@ class Tracker:
             self.obs_mean = self.obs_mean[keep]
             self.obs_covariance = self.obs_covariance[keep]
 
-    def _snapshot(self) -> TrackSnapshot:
+    def snapshot(self, mean: np.ndarray | None = None) -> TrackSnapshot:
+        """The tracks reported after the last update (confirmed and matched; lost and tentative
+        ones as the config says). ``mean``: other Kalman states row-aligned with ``tracks`` (the
+        extrapolated ones of :mod:`.prediction`) to report instead of the current ones."""
+        if mean is not None and len(mean) != len(self.tracks):
+            raise ValueError(f"got {len(mean)} states for {len(self.tracks)} tracks")
+        states = self.mean if mean is None else mean
         cfg = self.config
         rows = [i for i, t in enumerate(self.tracks)
                 if (t.state == TrackState.CONFIRMED and t.frames_since_update == 0)
@@ -413,7 +419,7 @@ class Tracker:
             return TrackSnapshot.empty()
         tracks = [self.tracks[i] for i in rows]
         n = len(tracks)
-        mean = self.mean[rows]
+        mean = states[rows]
         return TrackSnapshot(
             track_ids=np.fromiter((t.track_id for t in tracks), np.int64, n),
             boxes=self.kf.xyxy_from_state(mean),

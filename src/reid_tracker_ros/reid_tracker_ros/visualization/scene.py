@@ -59,13 +59,16 @@ class TrackVisualizer:
         return CameraModel.from_hfov(width, height, self.settings.hfov_deg)
 
     def update(self, tracks: TrackSnapshot, stamp_s: float, camera: CameraModel,
-               depth_m: np.ndarray | None = None) -> Scene3D:
-        """Feed one frame's tracks (in stamp order); returns its 3D scene and markers."""
+               depth_m: np.ndarray | None = None, predicted: bool = False) -> Scene3D:
+        """Feed one frame's tracks (in stamp order); returns its 3D scene and markers.
+        ``predicted``: the boxes are extrapolated (TrackArray kind PREDICTED), not seen."""
         s = self.settings
         self.rate.tick()
-        # trails follow what was seen, not the Kalman predictions of lost tracks
-        matched = np.asarray(tracks.frames_since_update).reshape(-1) == 0
-        self.trails.update(np.asarray(tracks.track_ids)[matched], np.asarray(tracks.boxes).reshape(-1, 4)[matched])
+        # trails follow what was seen, not the Kalman predictions of lost tracks or skipped frames
+        if not predicted:
+            matched = np.asarray(tracks.frames_since_update).reshape(-1) == 0
+            self.trails.update(np.asarray(tracks.track_ids)[matched],
+                               np.asarray(tracks.boxes).reshape(-1, 4)[matched])
         shown = shown_mask(tracks.states, s.show_tentative)
         ids = np.asarray(tracks.track_ids, np.int64)[shown]
         boxes = np.asarray(tracks.boxes, np.float64).reshape(-1, 4)[shown]
@@ -80,7 +83,10 @@ class TrackVisualizer:
                        heading_quaternions(velocities[known], s.camera_pitch_deg),
                        cloud_points(ids[known], positions[known], velocities[known]), markers)
 
-    def annotate(self, image: np.ndarray, tracks: TrackSnapshot, rgb: bool = False) -> np.ndarray:
-        """The annotated image of a frame already passed to :meth:`update` (trails include it)."""
+    def annotate(self, image: np.ndarray, tracks: TrackSnapshot, rgb: bool = False,
+                 predicted: bool = False) -> np.ndarray:
+        """The annotated image of a frame already passed to :meth:`update` (trails include it);
+        predicted tracks say so in the overlay."""
         return annotate_tracks(image, tracks, self.trails, self.rate.rate, rgb=rgb,
-                               show_tentative=self.settings.show_tentative)
+                               show_tentative=self.settings.show_tentative,
+                               extra_text="predicted" if predicted else "")

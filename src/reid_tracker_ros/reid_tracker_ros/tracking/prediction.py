@@ -1,0 +1,151 @@
+"""Tracks for camera frames the detector did not answer (no ROS imports).
+
+On a live camera whose detector is slower than the camera, most frames never reach the tracker
+as detections. They still get tracks: the current tracks' Kalman boxes extrapolated to the
+frame's stamp (``kind`` PREDICTED on the wire). Extrapolation is a pure function of the track
+states and the elapsed time: the tracker is not touched, so a frame's detections that come
+later still update it exactly as without predictions.
+
+- :func:`predicted_snapshot`: the extrapolated tracks (optionally moved by a camera motion).
+- :class:`StepClock`: converts a stamp into tracker steps since the last update. The Kalman
+  velocities are per tracker step, and on a live camera one step spans as many camera frames
+  as the detector skipped, so the step length is measured from the update stamps.
+- :class:`FrameDeadlines`: which camera frames are due for a prediction (no detections within
+  the budget, or a newer frame's detections came first).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import numpy as np
+
+from ..types import TrackSnapshot
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
+
+T = TypeVar("T")
+
+
+def predicted_snapshot(tracker: "Tracker", steps: float, camera_motion: np.ndarray | None = None) -> TrackSnapshot:
+    """The tracks the tracker reports now, with their Kalman means extrapolated ``steps`` tracker
+    steps ahead (fractional allowed) and, when given, moved by ``camera_motion`` (2x3 affine from
+    the last updated frame to this one). The tracker's state is not changed."""
+    if not tracker.tracks:
+        return TrackSnapshot.empty()
+    mean = tracker.kf.extrapolate(tracker.mean, steps)
+    if camera_motion is not None:
+        mean, _ = tracker.kf.warp(mean, tracker.covariance, camera_motion)
+    return tracker.snapshot(mean)
+
+
+class StepClock:
+    """Stamp -> tracker steps since the last update; a step's length is the median stamp gap
+    of the last ``window`` updates (robust to the odd late frame)."""
+
+    def __init__(self, window: int = 8) -> None:
+        if window < 1:
+            raise ValueError(f"step window must be >= 1, got {window}")
+        self._gaps: deque[int] = deque(maxlen=window)
+        self.last: int | None = None  # stamp [ns] of the last update
+
+    def updated(self, stamp_ns: int) -> None:
+        """The tracker was updated with the frame stamped ``stamp_ns``."""
+        if self.last is not None and stamp_ns > self.last:
+            self._gaps.append(stamp_ns - self.last)
+        self.last = stamp_ns if self.last is None else max(self.last, stamp_ns)
+
+    @property
+    def step_ns(self) -> float | None:
+        return float(np.median(self._gaps)) if self._gaps else None
+
+    def steps_to(self, stamp_ns: int) -> float:
+        """Tracker steps from the last update to ``stamp_ns``; 0 until a step length is known
+        (before the second update every track is new and has no velocity anyway)."""
+        step = self.step_ns
+        if self.last is None or not step:
+            return 0.0
+        return (stamp_ns - self.last) / step
+
+    def reset(self) -> None:
+        self._gaps.clear()
+        self.last = None
+
+
+@dataclass
+class Pending(Generic[T]):
+    stamp: int
+    item: T
+    since: float  # when the frame arrived (caller's monotonic clock, seconds)
+
+
+class FrameDeadlines(Generic[T]):
+    """Camera frames waiting for their detections, each with a deadline of ``budget_s``.
+
+    A frame leaves by one of:
+    - ``tracked(stamp)``: its detections were tracked (no prediction needed); frames older than
+      it that are still waiting are returned: the detector skipped them (it works in stamp
+      order), so they are due for a prediction now, before the newer frame's update;
+    - ``due(now)``: it waited ``budget_s``: due for a prediction (its detections may still come
+      later and are then tracked as usual);
+    - overflow of ``capacity`` (returned by ``add``, oldest first): due as well.
+    A frame older than the newest tracked one is due at once (its image came late)."""
+
+    def __init__(self, budget_s: float, capacity: int = 64) -> None:
+        if budget_s <= 0:
+            raise ValueError(f"prediction budget must be > 0 s, got {budget_s}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.budget_s = budget_s
+        self.capacity = capacity
+        self._waiting: OrderedDict[int, Pending[T]] = OrderedDict()
+        self._tracked: deque[int] = deque(maxlen=4 * capacity)
+        self.newest_tracked: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, stamp: int, item: T, now: float) -> list[Pending[T]]:
+        """A camera frame arrived; returns frames due at once (late image, overflow)."""
+        if stamp in self._waiting or stamp in self._tracked:
+            return []  # a duplicate, or a frame tracked before its image came
+        pending = Pending(stamp, item, now)
+        if self.newest_tracked is not None and stamp < self.newest_tracked:
+            return [pending]
+        in_order = not self._waiting or stamp > next(reversed(self._waiting))
+        self._waiting[stamp] = pending
+        if not in_order:  # keep stamp order (rare: an image delivered out of order)
+            self._waiting = OrderedDict(sorted(self._waiting.items()))
+        out = []
+        while len(self._waiting) > self.capacity:
+            out.append(self._waiting.popitem(last=False)[1])
+        return out
+
+    def tracked(self, stamp: int) -> list[Pending[T]]:
+        """The frame ``stamp`` is being tracked with its detections: the older waiting frames
+        (skipped by the detector), oldest first."""
+        self._tracked.append(stamp)
+        self.newest_tracked = stamp if self.newest_tracked is None else max(self.newest_tracked, stamp)
+        older = []
+        while self._waiting and next(iter(self._waiting)) < stamp:
+            older.append(self._waiting.popitem(last=False)[1])
+        self._waiting.pop(stamp, None)
+        return older
+
+    def due(self, now: float) -> list[Pending[T]]:
+        """Frames that waited ``budget_s`` or longer (and every older one), oldest first."""
+        last_due = None
+        for stamp, pending in self._waiting.items():
+            if now - pending.since >= self.budget_s:
+                last_due = stamp
+        out: list[Pending[T]] = []
+        while last_due is not None and self._waiting and next(iter(self._waiting)) <= last_due:
+            out.append(self._waiting.popitem(last=False)[1])
+        return out
+
+    def clear(self) -> None:
+        self._waiting.clear()
+        self._tracked.clear()
+        self.newest_tracked = None
