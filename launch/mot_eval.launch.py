@@ -17,7 +17,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from reid_tracker_ros.graph import (DETECTOR_ALIASES, EVALUATOR_EXECUTABLE, PACKAGE, evaluation_pipeline,
-                                    launch_environment, launch_node_kwargs)
+                                    image_subscriber_count, launch_environment, launch_node_kwargs)
 from reid_tracker_ros.launch_checks import Need, require
 
 ARGUMENTS = {
@@ -58,7 +58,8 @@ def _actions(context, *_, **__):
     actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
     arguments = ["--seq", value["seq"], "--detector", value["detector"], "--mode", value["mode"],
-                 "--out", value["out"], "--external-graph"]
+                 "--out", value["out"], "--external-graph",
+                 "--image-subscribers", str(image_subscriber_count(specs))]
     if value["tracker"]:
         arguments += ["--tracker", value["tracker"]]
     evaluator = Node(package=PACKAGE, executable=EVALUATOR_EXECUTABLE, name="mot_evaluator", output="screen",

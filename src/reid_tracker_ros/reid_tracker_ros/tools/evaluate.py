@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "decoded by the replay node; raw bags are ~6 MB per 1080p frame)")
     p.add_argument("--external-graph", action="store_true",
                    help="do not start the nodes (a launch file already did)")
+    p.add_argument("--image-subscribers", type=int, default=None,
+                   help="with --external-graph: how many nodes of the launched graph subscribe to the images "
+                        "(graph.image_subscriber_count; the first frame waits for all of them); default 1")
     p.add_argument("--no-progress", action="store_true")
     from rclpy.utilities import remove_ros_args  # a launch file appends --ros-args ...
 
@@ -188,8 +191,12 @@ def run(args: argparse.Namespace) -> dict:
         blank = Image()
         fill_image_msg(blank, np.zeros((info.im_height, info.im_width, 3), np.uint8))
         print(f"waiting for the graph (logs: {out / 'logs'})", flush=True)
-        # a launched graph may differ from our config: then any image subscriber will do
-        expected = 1 if args.external_graph else image_subscriber_count(specs)
+        # a launched graph says how many image subscribers it has (mot_eval.launch.py does); fewer
+        # than all of them and the first frame can reach the tracker but not the embedder
+        if args.external_graph:
+            expected = args.image_subscribers or 1
+        else:
+            expected = image_subscriber_count(specs)
         node.wait_for_graph(args.startup_timeout, alive, blank_image=blank, image_subscribers=expected)
         frames = replay_frames(bag_path, args.max_frames)
         total = summary_conv.frames
