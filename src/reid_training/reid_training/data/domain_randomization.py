@@ -68,7 +68,11 @@ class DomainRandomization:
 
 
 STANDARD = DomainRandomization()
-PRESETS = {"off": None, "standard": STANDARD}
+# Camera-level nuisances only: no hue shift, no grey, milder saturation. A hue shift turns a red
+# shirt into an orange one, i.e. it imitates a *different* person; clothing colour is the cue that
+# survives a change of renderer (see docs/reid.md for what each preset did across renderers).
+CAMERA = DomainRandomization(saturation=(0.6, 1.3), hue_deg=0.0, p_grey=0.0)
+PRESETS = {"off": None, "standard": STANDARD, "camera": CAMERA}
 
 
 def _texture(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
