@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .data import ImageRecord, load_dataset, make_eval_loader
-from .metrics import compute_distance, evaluate_rank, k_reciprocal_rerank, plot_cmc
+from .metrics import RERANK_DEFAULTS, compute_distance, evaluate_rank, k_reciprocal_rerank, plot_cmc
 from reid_tracker_ros.vectors import normalize_rows
 
 
@@ -135,7 +135,8 @@ def _is_mot_sequence(path: Path) -> bool:
 
 
 def evaluate_model(model: FeatureModel, query: Sequence[ImageRecord], gallery: Sequence[ImageRecord],
-                   metric: str = "cosine", rerank: bool = True, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+                   metric: str = "cosine", rerank: bool = True, k1: int = RERANK_DEFAULTS.k1,
+                   k2: int = RERANK_DEFAULTS.k2, lambda_value: float = RERANK_DEFAULTS.lambda_value,
                    batch_size: int = 64, workers: int | None = None, flip: bool = False, progress: bool = True,
                    rerank_max: int = 8000) -> dict:
     """Metrics dict (see the module docstring) and ``cmc``/``cmc_rerank`` arrays for plotting."""
@@ -154,6 +155,7 @@ def evaluate_model(model: FeatureModel, query: Sequence[ImageRecord], gallery: S
               "rank1_rerank": None, "rank5_rerank": None, "rank10_rerank": None, "mAP_rerank": None,
               "queries": len(query), "gallery": len(gallery), "model": model.name, "provider": model.provider,
               "metric": metric, "feature_dim": int(qf.shape[1]), "flip": flip,
+              "rerank_params": {"k1": int(k1), "k2": int(k2), "lambda": float(lambda_value)},
               "extract_s": round(extract_s, 2),
               "images_per_s": round((len(query) + len(gallery)) / max(extract_s, 1e-9), 1)}
     cmc_rr = None
@@ -197,9 +199,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (| tensorrt for .onnx)")
     ap.add_argument("--flip", action="store_true", help="average features with the mirrored image")
     ap.add_argument("--no-rerank", action="store_true")
-    ap.add_argument("--k1", type=int, default=20)
-    ap.add_argument("--k2", type=int, default=6)
-    ap.add_argument("--lambda-value", type=float, default=0.3)
+    ap.add_argument("--k1", type=int, default=RERANK_DEFAULTS.k1, help="re-ranking neighbourhood")
+    ap.add_argument("--k2", type=int, default=RERANK_DEFAULTS.k2, help="re-ranking query expansion")
+    ap.add_argument("--lambda-value", type=float, default=RERANK_DEFAULTS.lambda_value,
+                    help="re-ranking weight of the original distance")
     ap.add_argument("--rerank-max", type=int, default=8000,
                     help="skip re-ranking above this many query+gallery images (O(N^2) memory)")
     ap.add_argument("--max-queries", type=int, default=None, help="evaluate only the first N queries (quick look)")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from .data.domain_randomization import PRESETS as DR_PRESETS
 from .losses import ReIDLoss
 from .models import BACKBONES, build_model, count_parameters
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--height", type=int, default=256)
     d.add_argument("--width", type=int, default=128)
     d.add_argument("--workers", type=int, default=1, help="loader processes (2-core machine: 1)")
+    d.add_argument("--domain-randomization", choices=sorted(DR_PRESETS), default="off",
+                   help="train-time domain randomisation (colour, casts, grey, blur, resolution, noise, JPEG, "
+                        "geometry, backgrounds, occluders; see reid_training.data.domain_randomization)")
     m = p.add_argument_group("model")
     m.add_argument("--backbone", default="mobilenetv2", choices=list(BACKBONES))
     m.add_argument("--feature-dim", type=int, default=0, help="0 = backbone channels (no reduction layer)")
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {args.backbone}: {count_parameters(model) / 1e6:.2f} M parameters, feature dim "
           f"{model.feature_dim}, {num_classes} training identities", flush=True)
     loader = make_train_loader(dataset, args.bs // args.instance, args.instance, args.height, args.width,
-                               workers=args.workers, seed=args.seed)
+                               workers=args.workers, seed=args.seed,
+                               randomizer=DR_PRESETS[args.domain_randomization])
     criterion = ReIDLoss(num_classes, model.feature_dim, ce_weight=args.ce_weight, epsilon=max(args.epsilon, 0.0),
                          triplet_weight=args.triplet_weight, margin=args.margin, soft_margin=args.soft_margin,
                          center_weight=args.center_lamda)

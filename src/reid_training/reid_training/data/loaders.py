@@ -70,16 +70,18 @@ def default_workers() -> int:
 def make_train_loader(dataset: ReIDDataset | Sequence[ImageRecord], p: int = 16, k: int = 4, height: int = 256,
                       width: int = 128, workers: int | None = None, seed: int = 0, flip_p: float = 0.5,
                       pad: int = 10, erasing_p: float = 0.5, mean: Sequence[float] = IMAGENET_MEAN,
-                      std: Sequence[float] = IMAGENET_STD):
+                      std: Sequence[float] = IMAGENET_STD,
+                      randomizer: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None):
     """DataLoader of P x K batches ``(images (P*K, 3, H, W), pids, camids, indices)`` with train
-    augmentation. ``dataset``: a :class:`ReIDDataset` (its relabelled ``train`` split) or records.
+    augmentation (``randomizer``: domain randomisation, e.g.
+    :data:`reid_training.data.domain_randomization.STANDARD`). ``dataset``: a :class:`ReIDDataset` (its relabelled ``train`` split) or records.
     The batch sampler is ``loader.batch_sampler`` (a :class:`PKSampler`; call ``set_epoch``)."""
     import torch.utils.data
 
     records = dataset.train if isinstance(dataset, ReIDDataset) else list(dataset)
     if not records:
         raise ValueError("make_train_loader: no training records (is the dataset's train split empty?)")
-    transform = build_transforms(height, width, True, flip_p, pad, erasing_p, mean, std, seed)
+    transform = build_transforms(height, width, True, flip_p, pad, erasing_p, mean, std, seed, randomizer)
     sampler = PKSampler.from_records(records, p, k, seed)
     return torch.utils.data.DataLoader(ImageDataset(records, transform), batch_sampler=sampler,
                                        **_loader_kwargs(default_workers() if workers is None else workers))

@@ -7,7 +7,7 @@ convention: ``(pixel / 255 - mean) / std`` per RGB channel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -61,8 +61,9 @@ def random_erasing(x: np.ndarray, rng: np.random.Generator, area: tuple[float, f
 class ReIDTransform:
     """Callable: uint8 RGB (H, W, 3) -> float32 torch tensor (3, height, width).
 
-    Train mode adds horizontal flip (``flip_p``), pad-crop (``pad`` px) and random erasing
-    (``erasing_p``). The random stream is per worker process (seeded from torch's worker seed
+    Train mode adds horizontal flip (``flip_p``), pad-crop (``pad`` px), the optional
+    ``randomizer(img uint8 RGB, rng) -> img`` (domain randomisation, see
+    :mod:`.domain_randomization`; applied after resizing) and random erasing (``erasing_p``). The random stream is per worker process (seeded from torch's worker seed
     when running in a DataLoader worker), so augmentations differ between workers.
     """
 
@@ -75,6 +76,7 @@ class ReIDTransform:
     mean: Sequence[float] = IMAGENET_MEAN
     std: Sequence[float] = IMAGENET_STD
     seed: int | None = None
+    randomizer: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.height <= 0 or self.width <= 0:
@@ -112,6 +114,8 @@ class ReIDTransform:
             if rng.random() < self.flip_p:
                 img = img[:, ::-1]
             img = pad_crop(img, self.pad, rng)
+            if self.randomizer is not None:
+                img = self.randomizer(np.ascontiguousarray(img), rng)
         x = np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32)
         x *= self._scale
         x += self._bias
@@ -122,6 +126,10 @@ class ReIDTransform:
 
 def build_transforms(height: int = 256, width: int = 128, is_train: bool = True, flip_p: float = 0.5,
                      pad: int = 10, erasing_p: float = 0.5, mean: Sequence[float] = IMAGENET_MEAN,
-                     std: Sequence[float] = IMAGENET_STD, seed: int | None = None) -> ReIDTransform:
-    """Train (``is_train``: flip, pad-crop, random erasing) or eval transform; see :class:`ReIDTransform`."""
-    return ReIDTransform(height, width, is_train, flip_p, pad, erasing_p, tuple(mean), tuple(std), seed)
+                     std: Sequence[float] = IMAGENET_STD, seed: int | None = None,
+                     randomizer: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
+                     ) -> ReIDTransform:
+    """Train (``is_train``: flip, pad-crop, ``randomizer``, random erasing) or eval transform; see
+    :class:`ReIDTransform`."""
+    return ReIDTransform(height, width, is_train, flip_p, pad, erasing_p, tuple(mean), tuple(std), seed,
+                         randomizer if is_train else None)
