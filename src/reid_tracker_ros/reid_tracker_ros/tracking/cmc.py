@@ -10,7 +10,10 @@ full resolution; BoxMOT's and Ultralytics' GMC downscale too). The cost is bound
 image shows: downscaling by exact halvings (OpenCV's fast 2x area path), at most
 ``MAX_CORNERS`` corners spread over the image, a small Lucas-Kanade window with few
 pyramid levels and an iteration cap (on frames of plain noise the flow never converges, and an
-uncapped search cost 10-20 ms per frame there). Two methods:
+uncapped search cost 10-20 ms per frame there). The background
+corners that agreed with the last estimate are tracked on instead of searched for again; a
+fresh corner search runs only when too few are left (camera pan, occlusion), after a failed
+estimate, or every ``REFRESH_FRAMES`` frames. Two methods:
 
 - ``sparse_flow``: Shi-Tomasi corners tracked by pyramidal Lucas-Kanade, then a RANSAC
   similarity fit (rotation, uniform scale, translation); robust to moving people because they
@@ -39,6 +42,13 @@ CORNER_IMAGE_MIN = 96  # corners are sought at half the working size when its sh
 LK_WINDOW = (9, 9)  # Lucas-Kanade window on the working image [px]
 LK_LEVELS = 3  # pyramid levels above the working image: reach ~ window/2 * 2^levels = 36 px there
 LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)  # iterations, px
+MIN_KEPT_SHARE = 0.5  # corners kept from the last frame: search afresh below this share of the last search's
+REFRESH_FRAMES = 5  # ... and at least this often, so the corners stay spread over the image
+# After this many failed estimates in a row (plain noise, darkness, a blank wall) only every
+# RETRY_EVERY-th frame is tried: the others would fail too, at full cost, and give the identity
+# all the same; a camera that starts moving there is compensated at most RETRY_EVERY-1 frames late.
+FAILED_IN_A_ROW = 3
+RETRY_EVERY = 4
 
 
 def to_grey(image: np.ndarray, scale: float) -> np.ndarray:
@@ -92,29 +102,42 @@ class CameraMotionEstimator:
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, int(ecc_iterations),
                           float(ecc_eps))
         self._prev: np.ndarray | None = None
+        self._pts: np.ndarray | None = None  # sparse flow: background corners in the previous image
+        self._age = 0  # frames since the last corner search
+        self._found = 0  # corners the last search found
         self._mask: np.ndarray | None = None  # corner-search mask, reused while the size holds
         self.failures = 0  # frames whose estimate fell back to the identity
+        self._failed_in_a_row = 0
 
     def reset(self) -> None:
-        self._prev = None
+        self._prev = self._pts = None
+        self._failed_in_a_row = 0
 
     def observe(self, frame: np.ndarray) -> None:
         """Keep ``frame`` as the previous image without estimating (nothing to compensate yet,
         e.g. no tracks); the next :meth:`estimate` measures the motion from it."""
         self._prev = to_grey(frame, self.scale)
+        self._pts = None
 
     def estimate(self, frame: np.ndarray, mask_boxes: np.ndarray | None = None) -> np.ndarray:
         grey = to_grey(frame, self.scale)
         prev, self._prev = self._prev, grey
         if prev is None or prev.shape != grey.shape:
+            self._pts = None
             return IDENTITY.copy()
-        if self.method == "ecc":
+        streak = self._failed_in_a_row
+        if streak >= FAILED_IN_A_ROW and (streak - FAILED_IN_A_ROW) % RETRY_EVERY != RETRY_EVERY - 1:
+            small = None  # backing off after repeated failures
+        elif self.method == "ecc":
             small = self._ecc(prev, grey)
         else:
             small = self._sparse_flow(prev, grey, mask_boxes)
         if small is None or not np.isfinite(small).all():
             self.failures += 1
+            self._failed_in_a_row += 1
+            self._pts = None
             return IDENTITY.copy()
+        self._failed_in_a_row = 0
         return rescale_affine(small, self.scale)
 
     def _ecc(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray | None:
@@ -129,18 +152,15 @@ class CameraMotionEstimator:
 
     def _sparse_flow(self, prev: np.ndarray, cur: np.ndarray,
                      mask_boxes: np.ndarray | None) -> np.ndarray | None:
-        mask = None
-        h, w = prev.shape
+        boxes = None
         if mask_boxes is not None and len(mask_boxes):
-            if self._mask is None or self._mask.shape != prev.shape:
-                self._mask = np.empty(prev.shape, np.uint8)
-            mask = self._mask
-            mask.fill(255)
-            b = np.round(np.asarray(mask_boxes, np.float64).reshape(-1, 4) * self.scale).astype(int)
-            np.clip(b, 0, [w, h, w, h], out=b)
-            for x1, y1, x2, y2 in b.tolist():
-                mask[y1:y2, x1:x2] = 0
-        pts = self._corners(prev, mask)
+            boxes = np.asarray(mask_boxes, np.float64).reshape(-1, 4) * self.scale
+        pts = self._kept_corners(boxes)
+        if pts is None:
+            pts = self._corners(prev, self._box_mask(prev.shape, boxes))
+            self._age, self._found = 0, 0 if pts is None else len(pts)
+        self._pts = None  # set again below from this estimate's inliers
+        self._age += 1
         if pts is None or len(pts) < 6:
             return None
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=LK_WINDOW,
@@ -156,7 +176,36 @@ class CameraMotionEstimator:
         if (affine is None or inliers is None or inliers.sum() < MIN_INLIERS
                 or inliers.sum() < MIN_INLIER_RATIO * ok.sum()):
             return None
+        self._pts = nxt[ok][inliers.reshape(-1) == 1].reshape(-1, 1, 2)
         return affine
+
+    def _kept_corners(self, boxes: np.ndarray | None) -> np.ndarray | None:
+        """The last estimate's inlier corners (now in the previous image) outside this frame's
+        people, or None when a fresh search is due."""
+        pts = self._pts
+        if pts is None or self._age >= REFRESH_FRAMES:
+            return None
+        if boxes is not None and len(pts):
+            p = pts.reshape(-1, 2)
+            inside = ((p[:, None, 0] >= boxes[None, :, 0]) & (p[:, None, 0] < boxes[None, :, 2])
+                      & (p[:, None, 1] >= boxes[None, :, 1]) & (p[:, None, 1] < boxes[None, :, 3]))
+            pts = pts[~inside.any(axis=1)]
+        return pts if len(pts) >= max(MIN_INLIERS, MIN_KEPT_SHARE * self._found) else None
+
+    def _box_mask(self, shape: tuple[int, int], boxes: np.ndarray | None) -> np.ndarray | None:
+        """Corner-search mask of the working image: 0 inside ``boxes`` (working pixels)."""
+        if boxes is None:
+            return None
+        h, w = shape
+        if self._mask is None or self._mask.shape != shape:
+            self._mask = np.empty(shape, np.uint8)
+        mask = self._mask
+        mask.fill(255)
+        b = np.round(boxes).astype(int)
+        np.clip(b, 0, [w, h, w, h], out=b)
+        for x1, y1, x2, y2 in b.tolist():
+            mask[y1:y2, x1:x2] = 0
+        return mask
 
     def _corners(self, prev: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
         """Up to ``max_corners`` Shi-Tomasi corners of ``prev``, spread out. On a large enough
