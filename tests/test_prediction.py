@@ -118,6 +118,57 @@ def test_step_clock_measures_steps_in_update_gaps():
     assert clock.last is None and clock.step_ns is None
 
 
+def test_step_clock_counts_camera_frames_once_frames_are_seen():
+    """With camera frames seen, a step is one camera frame: an update 3 frames after the last
+    one predicts 3 Kalman steps, and a prediction 1 frame later extrapolates 1 step."""
+    clock = StepClock(window=4)
+    assert clock.update_steps(5_000) == 1  # nothing known yet
+    for stamp in range(0, 10_001, 1_000):  # a 1000 ns camera
+        clock.frame(stamp)
+    clock.frame(12_000)  # one dropped frame does not change the median period
+    assert clock.frame_ns == 1_000
+    clock.updated(4_000)
+    assert clock.update_steps(7_000) == 3 and clock.update_steps(7_400) == 3
+    assert clock.update_steps(4_000) == 1 and clock.update_steps(3_000) == 1  # never below 1
+    clock.updated(7_000)
+    assert clock.step_ns == 1_000  # camera frames win over the update gap (3000)
+    assert clock.steps_to(8_000) == pytest.approx(1.0)
+    clock.reset()
+    assert clock.frame_ns is None and clock.update_steps(9_000) == 1
+
+
+def test_update_with_steps_predicts_that_many_frames():
+    """``steps=k`` is exactly k Kalman predictions before the update; invalid values are refused."""
+    a, b = moving_tracker("botsort", frames=6), moving_tracker("botsort", frames=6)
+    mean, cov = b.mean, b.covariance
+    for _ in range(2):  # + the one prediction of b's own update = 3
+        mean, cov = b.kf.predict(mean, cov)
+    b.mean, b.covariance = mean, cov
+    sa = a.update(dets((130, 185), (370, 300)), steps=3)
+    sb = b.update(dets((130, 185), (370, 300)))
+    np.testing.assert_allclose(sa.boxes, sb.boxes)
+    np.testing.assert_allclose(a.covariance, b.covariance)
+    for bad in (0, 1.5, -2, True):
+        with pytest.raises(ValueError, match="steps"):
+            a.update(dets((130, 185)), steps=bad)
+
+
+@pytest.mark.parametrize("name", ["sort", "botsort", "ocsort"])
+def test_a_slow_detector_with_frame_steps_keeps_velocities_per_camera_frame(name):
+    """A walker at (4, -2) px per camera frame, seen by a detector that answers every 4th frame:
+    with one Kalman step per camera frame (the live tracker's steps) the velocity is the same
+    per-frame velocity lockstep tracking reports, and a prediction k frames ahead lands where
+    the walker is; with one step per update the velocity would be 4x larger."""
+    tracker = build_tracker({"strategy": name, "n_init": 1, "cmc": "none"})
+    for f in range(0, 80, 4):
+        tracker.update(dets((100 + 4.0 * f, 300 - 2.0 * f)), steps=4)
+    snap = tracker.snapshot()
+    np.testing.assert_allclose(snap.velocities, [[4.0, -2.0]], atol=0.2)
+    ahead = predicted_snapshot(tracker, 3)
+    centre = 0.5 * (ahead.boxes[0, :2] + ahead.boxes[0, 2:])
+    np.testing.assert_allclose(centre, [100 + 4.0 * 79, 300 - 2.0 * 79], atol=1.0)
+
+
 def test_frame_deadlines_budget_and_skipped_frames():
     d: FrameDeadlines[str] = FrameDeadlines(budget_s=0.05)
     for k, stamp in enumerate((10, 20, 30, 40)):

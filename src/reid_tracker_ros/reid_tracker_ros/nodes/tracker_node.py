@@ -169,6 +169,7 @@ class TrackerNode(ManagedNode):
         self._owe(stamp_to_ns(msg.header.stamp), msg.header, *self._size)
 
     def _owe(self, stamp: int, header, width: int, height: int) -> None:
+        self._steps.frame(stamp)
         if width and height:
             self._size = (width, height)
         for pending in self._deadlines.add(stamp, (header, width, height), self.now_s()):
@@ -262,7 +263,9 @@ class TrackerNode(ManagedNode):
             # the state before this update, so the topic stays in stamp order where it can
             for pending in self._deadlines.tracked(stamp):
                 self._publish_predicted(pending)
-        snapshot = self.tracker.update(dets, frame=self._frame_for(stamp))
+        # live: as many Kalman steps as camera frames passed (velocities per camera frame)
+        steps = self._steps.update_steps(stamp) if self._deadlines is not None else 1
+        snapshot = self.tracker.update(dets, frame=self._frame_for(stamp), steps=steps)
         self._steps.updated(stamp)
         if msg.image_width and msg.image_height:
             self._size = (int(msg.image_width), int(msg.image_height))

@@ -7,9 +7,9 @@ states and the elapsed time: the tracker is not touched, so a frame's detections
 later still update it exactly as without predictions.
 
 - :func:`predicted_snapshot`: the extrapolated tracks (optionally moved by a camera motion).
-- :class:`StepClock`: converts a stamp into tracker steps since the last update. The Kalman
-  velocities are per tracker step, and on a live camera one step spans as many camera frames
-  as the detector skipped, so the step length is measured from the update stamps.
+- :class:`StepClock`: camera frames between stamps. A live tracker predicts as many Kalman steps
+  as camera frames passed since its last update, so its velocities are per camera frame
+  whatever the detector's rate, and predictions extrapolate by camera frames.
 - :class:`FrameDeadlines`: which camera frames are due for a prediction (no detections within
   the budget, or a newer frame's detections came first).
 """
@@ -42,14 +42,29 @@ def predicted_snapshot(tracker: "Tracker", steps: float, camera_motion: np.ndarr
 
 
 class StepClock:
-    """Stamp -> tracker steps since the last update; a step's length is the median stamp gap
-    of the last ``window`` updates (robust to the odd late frame)."""
+    """Camera frames between stamps, for the Kalman steps of a live tracker.
+
+    On a live camera the detector answers one frame in several, so an update is several camera
+    frames after the last one. The tracker then predicts that many steps (:meth:`update_steps`)
+    and its velocities stay per camera frame, as in lockstep, whatever the detector's rate; a
+    prediction for a frame without detections extrapolates :meth:`steps_to` camera frames.
+    The camera's frame period is the median gap of the last ``window`` frame stamps
+    (:meth:`frame`, robust to a dropped frame). Until frames are seen it falls back to the
+    median gap between updates (velocities per update, one step each)."""
 
     def __init__(self, window: int = 8) -> None:
         if window < 1:
             raise ValueError(f"step window must be >= 1, got {window}")
-        self._gaps: deque[int] = deque(maxlen=window)
+        self._gaps: deque[int] = deque(maxlen=window)  # between updates
+        self._frame_gaps: deque[int] = deque(maxlen=window)  # between camera frames
+        self._last_frame: int | None = None
         self.last: int | None = None  # stamp [ns] of the last update
+
+    def frame(self, stamp_ns: int) -> None:
+        """A camera frame stamped ``stamp_ns`` arrived (in order or not)."""
+        if self._last_frame is not None and stamp_ns > self._last_frame:
+            self._frame_gaps.append(stamp_ns - self._last_frame)
+        self._last_frame = stamp_ns if self._last_frame is None else max(self._last_frame, stamp_ns)
 
     def updated(self, stamp_ns: int) -> None:
         """The tracker was updated with the frame stamped ``stamp_ns``."""
@@ -58,11 +73,27 @@ class StepClock:
         self.last = stamp_ns if self.last is None else max(self.last, stamp_ns)
 
     @property
+    def frame_ns(self) -> float | None:
+        """The camera's frame period, None until two frames were seen."""
+        return float(np.median(self._frame_gaps)) if self._frame_gaps else None
+
+    @property
     def step_ns(self) -> float | None:
+        """The length of one Kalman step: a camera frame when known, else an update gap."""
+        if self._frame_gaps:
+            return self.frame_ns
         return float(np.median(self._gaps)) if self._gaps else None
 
+    def update_steps(self, stamp_ns: int) -> int:
+        """Kalman steps for an update with the frame ``stamp_ns``: the camera frames since the
+        last update (at least 1; 1 while the frame period or the last update is unknown)."""
+        period = self.frame_ns
+        if self.last is None or not period or stamp_ns <= self.last:
+            return 1
+        return max(1, int(round((stamp_ns - self.last) / period)))
+
     def steps_to(self, stamp_ns: int) -> float:
-        """Tracker steps from the last update to ``stamp_ns``; 0 until a step length is known
+        """Kalman steps from the last update to ``stamp_ns``; 0 until a step length is known
         (before the second update every track is new and has no velocity anyway)."""
         step = self.step_ns
         if self.last is None or not step:
@@ -71,6 +102,8 @@ class StepClock:
 
     def reset(self) -> None:
         self._gaps.clear()
+        self._frame_gaps.clear()
+        self._last_frame = None
         self.last = None
 
 

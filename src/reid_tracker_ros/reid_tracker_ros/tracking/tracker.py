@@ -225,14 +225,20 @@ class Tracker:
     # ------------------------------------------------------------------ frame loop
     def update(self, detections: Detections, frame: np.ndarray | None = None,
                camera_motion: np.ndarray | None = None,
-               timestamp: float | None = None) -> TrackSnapshot:
+               timestamp: float | None = None, steps: int = 1) -> TrackSnapshot:
         """Advance one frame with this frame's detections (may be empty) and report tracks.
 
         ``frame``: the image (BGR/RGB/grey) the detections come from; with ``config.cmc`` set,
         the camera motion since the previous frame is estimated from it. ``camera_motion``: a
         2x3 affine (previous -> this frame, pixels) computed elsewhere; it wins over ``frame``.
         ``timestamp`` [s] ages the re-entry gallery (default: frame count / frame_rate).
+        ``steps``: camera frames since the last update (a live detector slower than the camera
+        skips frames): the Kalman filter predicts that many steps, so velocities stay per camera
+        frame; at most ``max_age + 1`` (older tracks are gone anyway). Ages, hits and
+        ``max_age`` still count updates.
         """
+        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be a whole number >= 1 (camera frames since the last update), got {steps!r}")
         self.frame_count += 1
         self.timestamp = (self.frame_count / self.config.frame_rate if timestamp is None
                           else float(timestamp))
@@ -244,7 +250,8 @@ class Tracker:
                 self.cmc.observe(frame)
         self.camera_motion = camera_motion
         if self.tracks:
-            self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
+            for _ in range(min(int(steps), self.config.max_age + 1)):
+                self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
             for t in self.tracks:
                 t.mark_predicted()
             if camera_motion is not None:
