@@ -80,3 +80,13 @@ def artifacts_dir() -> Path:
     path = ROOT / "artifacts" / "tests"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def ros_context():
+    """rclpy initialised for one test module's nodes on real DDS (the module's own context)."""
+    import rclpy
+
+    rclpy.init()
+    yield
+    rclpy.shutdown()

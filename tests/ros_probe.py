@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -168,4 +169,14 @@ def two_people(k: int, size=(320, 240)) -> tuple[np.ndarray, list[tuple[float, f
     boxes = [(40 + 2 * k, 60, 30, 80), (220 - 2 * k, 70, 32, 84)]
     for (x, y, bw, bh), c in zip(boxes, [(220, 40, 40), (40, 200, 60)]):
         cv2.rectangle(rgb, (int(x), int(y)), (int(x + bw), int(y + bh)), c, -1)
+    return rgb, boxes
+
+
+def two_walkers(k: int, width: int = 320, height: int = 240) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
+    """Frame ``k`` of a scene with two coloured 'people' walking apart at 3 px/frame: the RGB
+    image and their boxes (tlwh)."""
+    rgb = np.full((height, width, 3), 90, np.uint8)
+    boxes = [(40 + 3 * k, 60, 30, 80), (220 - 3 * k, 70, 32, 84)]
+    for (x, y, w, h), c in zip(boxes, [(220, 40, 40), (40, 200, 60)]):
+        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w), int(y + h)), c, -1)
     return rgb, boxes

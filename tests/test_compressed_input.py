@@ -7,8 +7,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
-import rclpy
 from reid_msgs.msg import TrackArray
 from sensor_msgs.msg import CompressedImage
 
@@ -18,13 +16,6 @@ from reid_tracker_ros.graph import pipeline
 from reid_tracker_ros.ros.conversions import uint8_array
 from reid_tracker_ros.runner import GraphRunner
 from ros_probe import GraphProbe, header_for
-
-
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
 
 
 def test_compressed_frames_are_decoded_once_and_tracked(ros_context, tmp_path):

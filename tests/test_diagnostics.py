@@ -1,7 +1,6 @@
 """Run-time statistics (reid_tracker_ros.stats, pure) and the nodes' /diagnostics on real DDS."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest

@@ -20,13 +20,6 @@ from ros_probe import GraphProbe, two_people
 PERIOD = 1 / 20  # a 20 Hz camera
 
 
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 class Alive:
     """check_alive for the nodes the test has not killed on purpose."""
 

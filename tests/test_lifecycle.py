@@ -6,22 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
-import rclpy
 from reid_msgs.msg import Track
 
 from reid_tracker_ros.config import load_node_parameters
-from reid_tracker_ros.graph import evaluation_pipeline, pipeline
+from reid_tracker_ros.graph import evaluation_pipeline
 from reid_tracker_ros.runner import GraphRunner
 from ros_probe import GraphProbe
 
 BASE = 10**9 * 5000
-
-
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
 
 
 def _specs(names, autostart: bool, **kwargs):

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import time
 
-import cv2
 import numpy as np
-import pytest
 
-import rclpy
 from rclpy.node import Node
 from reid_msgs.msg import Detection, DetectionArray, TrackArray
 from sensor_msgs.msg import Image
 
-from ros_probe import GraphProbe
+from ros_probe import GraphProbe, two_walkers
 from reid_tracker_ros.graph import evaluation_pipeline, image_subscriber_count, node_parameters
 from reid_tracker_ros.ros.conversions import fill_image_msg, stamp_to_ns
 from reid_tracker_ros.ros.qos import data_qos
@@ -71,22 +68,6 @@ class Camera(Node):
         self.det_pub.publish(dets)
 
 
-def scene(k: int):
-    """Two 'people' walking apart at 3 px/frame; boxes tlwh."""
-    rgb = np.full((H, W, 3), 90, np.uint8)
-    boxes = [(40 + 3 * k, 60, 30, 80), (220 - 3 * k, 70, 32, 84)]
-    for (x, y, w, h), c in zip(boxes, [(220, 40, 40), (40, 200, 60)]):
-        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w), int(y + h)), c, -1)
-    return rgb, boxes
-
-
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 def test_every_camera_frame_gets_tracks_when_the_detector_is_slower(ros_context, tmp_path):
     cfg = tmp_path / "live.yaml"
     cfg.write_text("/**/tracker:\n  ros__parameters:\n    prediction_budget_s: 0.05\n    tracker: sort\n"
@@ -117,7 +98,7 @@ def test_every_camera_frame_gets_tracks_when_the_detector_is_slower(ros_context,
         late_at = None
         for k, stamp in enumerate(stamps):
             cam.spin_until(lambda: time.monotonic() >= start + k * PERIOD_S, 1.0)
-            rgb, boxes = scene(k)
+            rgb, boxes = two_walkers(k)
             cam.send_image(stamp, rgb)
             if k % DETECTED_EVERY == 0:
                 if k == LATE:
@@ -125,7 +106,7 @@ def test_every_camera_frame_gets_tracks_when_the_detector_is_slower(ros_context,
                 else:
                     cam.send_detections(stamp, boxes)
         cam.spin_until(lambda: time.monotonic() >= late_at, 1.0)
-        cam.send_detections(stamps[LATE], scene(LATE)[1])
+        cam.send_detections(stamps[LATE], two_walkers(LATE)[1])
         assert cam.spin_until(lambda: all(s in cam.answers for s in stamps)
                               and any(m.kind == TrackArray.DETECTED for m in cam.answers[stamps[LATE]]), 20, runner), (
             f"frames without tracks: {[k for k, s in enumerate(stamps) if s not in cam.answers]}\n"

@@ -13,12 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-import rclpy  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from reid_msgs.msg import Detection, DetectionArray, EmbeddedDetectionArray, Track, TrackArray  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from ros_probe import GraphProbe  # noqa: E402
+from ros_probe import GraphProbe, two_walkers  # noqa: E402
 from reid_tracker_ros.graph import evaluation_pipeline, image_subscriber_count, pipeline  # noqa: E402
 from reid_tracker_ros.topics import DEFAULT_PUBLIC_DETECTIONS_TOPIC as PUBLIC_DETECTIONS_TOPIC  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
@@ -69,23 +68,6 @@ class Probe(Node):
             self.image_pub.publish(img)
 
 
-def _scene(k: int) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
-    """Two coloured 'people' moving apart; boxes in tlwh."""
-    rgb = np.full((H, W, 3), 90, np.uint8)
-    boxes = [(40 + 3 * k, 60, 30, 80), (220 - 3 * k, 70, 32, 84)]
-    colours = [(220, 40, 40), (40, 200, 60)]
-    for (x, y, w, h), c in zip(boxes, colours):
-        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w), int(y + h)), c, -1)
-    return rgb, boxes
-
-
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 @pytest.fixture(scope="module")
 def graph(ros_context, tmp_path_factory, repo_root):
     cfg = tmp_path_factory.mktemp("cfg") / "small_cache.yaml"
@@ -115,7 +97,7 @@ def test_messages_flow_detector_embedder_tracker(graph):
     runner, probe = graph
     stamps = [10**9 * 1000 + k * 33_000_000 for k in range(6)]
     for k, s in enumerate(stamps):
-        rgb, boxes = _scene(k)
+        rgb, boxes = two_walkers(k)
         probe.send(s, rgb, boxes)
         assert probe.spin_until(lambda: all(s in probe.got[t] for t in
                                             ("tracks", "detections", "embedded_detections")),
@@ -138,7 +120,7 @@ def test_messages_flow_detector_embedder_tracker(graph):
 def test_bad_input_is_reported_and_the_graph_keeps_going(graph):
     runner, probe = graph
     base = 10**9 * 2000
-    rgb, boxes = _scene(0)
+    rgb, boxes = two_walkers(0)
     # 1) an encoding no core supports: no features, but the frame still gets tracks (motion only)
     probe.send(base, rgb, boxes, encoding="32FC1")
     # the probe's two subscriptions are served in any order: wait for both messages
@@ -174,7 +156,7 @@ def test_bad_input_on_every_topic_is_counted_in_diagnostics(graph):
     /diagnostics and a normal frame still goes through afterwards."""
     runner, probe = graph
     base = 10**9 * 2500
-    rgb, boxes = _scene(0)
+    rgb, boxes = two_walkers(0)
     # detector (public_detections): a duplicate and an out-of-order stamp are skipped
     probe.send(base + 10_000_000, rgb, boxes)
     assert probe.spin_until(lambda: base + 10_000_000 in probe.got["tracks"], 10, runner)

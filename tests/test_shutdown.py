@@ -20,13 +20,6 @@ from reid_tracker_ros.runner import GraphRunner
 from ros_probe import TRANSITIONS, GraphProbe
 
 
-@pytest.fixture(scope="module")
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 def _managed(autostart: bool):
     return [dataclasses.replace(s, overrides={**s.overrides, "autostart": autostart}) for s in pipeline()]
 

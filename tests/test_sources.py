@@ -104,15 +104,6 @@ def test_bad_sources_fail_with_the_path_in_the_message(tmp_path):
 
 
 # -- the node on real DDS -----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ros_context():
-    import rclpy
-
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 class _Probe:
     """Listens to the source's image and camera_info; optionally answers each image with tracks."""
 

@@ -360,15 +360,6 @@ def test_message_conversions_round_trip():
 
 
 # -- the node on real DDS ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ros_context():
-    import rclpy
-
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_context, tmp_path, artifacts_dir):
     import rclpy
     from geometry_msgs.msg import PoseArray
