@@ -11,25 +11,8 @@ from reid_tracker_ros.tracking.strategies import (CHI2INV99_4, BoostStage, Boost
                                                   duo_boost, mahalanobis_similarity, shape_similarity,
                                                   soft_biou, track_confidence)
 from reid_tracker_ros.tracking.tracker import FrameContext
-from reid_tracker_ros.types import Detections
 
-BW, BH = 40.0, 100.0
-
-
-def box_at(cx: float, cy: float, w: float = BW, h: float = BH) -> np.ndarray:
-    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-
-
-def dets(boxes, scores=None, emb=None) -> Detections:
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    n = len(boxes)
-    return Detections(boxes, np.full(n, 0.9) if scores is None else np.asarray(scores, float),
-                      np.zeros(n, np.int64), emb)
-
-
-def unit(v) -> np.ndarray:
-    v = np.asarray(v, np.float32).reshape(1, -1)
-    return v / np.linalg.norm(v)
+from tracking_helpers import box_at, dets, unit
 
 
 # ------------------------------------------------------------------------------- components

@@ -6,25 +6,9 @@ import pytest
 
 from reid_tracker_ros.tracking import (TRACKERS, IoUStage, MomentumStage, OcSortStrategy, Tracker,
                                        build_tracker, load_preset, preset_config)
-from reid_tracker_ros.types import Detections, TrackState
+from reid_tracker_ros.types import TrackState
 
-BW, BH = 40.0, 100.0
-
-
-def box_at(cx: float, cy: float, w: float = BW, h: float = BH) -> np.ndarray:
-    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-
-
-def dets(boxes, scores=None, emb=None) -> Detections:
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    n = len(boxes)
-    return Detections(boxes, np.full(n, 0.9) if scores is None else np.asarray(scores, float),
-                      np.zeros(n, np.int64), emb)
-
-
-def unit(v) -> np.ndarray:
-    v = np.asarray(v, np.float32).reshape(1, -1)
-    return v / np.linalg.norm(v)
+from tracking_helpers import box_at, dets, unit
 
 
 # ------------------------------------------------------------------------------- presets
