@@ -15,12 +15,12 @@ later still update it exactly as without predictions.
 """
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections import deque
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from ..stamped_hold import Held, StampedHold
 from ..types import TrackSnapshot
 
 if TYPE_CHECKING:
@@ -107,14 +107,7 @@ class StepClock:
         self.last = None
 
 
-@dataclass
-class Pending(Generic[T]):
-    stamp: int
-    item: T
-    since: float  # when the frame arrived (caller's monotonic clock, seconds)
-
-
-class FrameDeadlines(Generic[T]):
+class FrameDeadlines(StampedHold[T]):
     """Camera frames waiting for their detections, each with a deadline of ``budget_s``.
 
     A frame leaves by one of:
@@ -127,58 +120,31 @@ class FrameDeadlines(Generic[T]):
     A frame older than the newest tracked one is due at once (its image came late)."""
 
     def __init__(self, budget_s: float, capacity: int = 64) -> None:
-        if budget_s <= 0:
-            raise ValueError(f"prediction budget must be > 0 s, got {budget_s}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
-        self.budget_s = budget_s
-        self.capacity = capacity
-        self._waiting: OrderedDict[int, Pending[T]] = OrderedDict()
+        super().__init__(budget_s, capacity, "prediction budget")
         self._tracked: deque[int] = deque(maxlen=4 * capacity)
         self.newest_tracked: int | None = None
 
-    def __len__(self) -> int:
-        return len(self._waiting)
+    @property
+    def budget_s(self) -> float:
+        return self.wait_s
 
-    def add(self, stamp: int, item: T, now: float) -> list[Pending[T]]:
+    def add(self, stamp: int, item: T, now: float) -> list[Held[T]]:
         """A camera frame arrived; returns frames due at once (late image, overflow)."""
-        if stamp in self._waiting or stamp in self._tracked:
+        if stamp in self or stamp in self._tracked:
             return []  # a duplicate, or a frame tracked before its image came
-        pending = Pending(stamp, item, now)
+        pending = Held(stamp, item, now)
         if self.newest_tracked is not None and stamp < self.newest_tracked:
             return [pending]
-        in_order = not self._waiting or stamp > next(reversed(self._waiting))
-        self._waiting[stamp] = pending
-        if not in_order:  # keep stamp order (rare: an image delivered out of order)
-            self._waiting = OrderedDict(sorted(self._waiting.items()))
-        out = []
-        while len(self._waiting) > self.capacity:
-            out.append(self._waiting.popitem(last=False)[1])
-        return out
+        return self._insert(pending)
 
-    def tracked(self, stamp: int) -> list[Pending[T]]:
+    def tracked(self, stamp: int) -> list[Held[T]]:
         """The frame ``stamp`` is being tracked with its detections: the older waiting frames
         (skipped by the detector), oldest first."""
         self._tracked.append(stamp)
         self.newest_tracked = stamp if self.newest_tracked is None else max(self.newest_tracked, stamp)
-        older = []
-        while self._waiting and next(iter(self._waiting)) < stamp:
-            older.append(self._waiting.popitem(last=False)[1])
-        self._waiting.pop(stamp, None)
-        return older
-
-    def due(self, now: float) -> list[Pending[T]]:
-        """Frames that waited ``budget_s`` or longer (and every older one), oldest first."""
-        last_due = None
-        for stamp, pending in self._waiting.items():
-            if now - pending.since >= self.budget_s:
-                last_due = stamp
-        out: list[Pending[T]] = []
-        while last_due is not None and self._waiting and next(iter(self._waiting)) <= last_due:
-            out.append(self._waiting.popitem(last=False)[1])
-        return out
+        return self.take(stamp)
 
     def clear(self) -> None:
-        self._waiting.clear()
+        super().clear()
         self._tracked.clear()
         self.newest_tracked = None
