@@ -53,7 +53,7 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
 
     from ..ros.conversions import stamp_to_ns
     from ..ros.qos import data_qos
-    from ..runner import GraphRunner
+    from .graph_start import start_source_last
 
     mode = "lockstep" if lockstep else "realtime"
     cfg = graph_config(out / f"{mode}.yaml", imgsz)
@@ -74,8 +74,9 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
             self.detected_latency_ms: dict[int, float] = {}
             self.featured: set[int] = set()
             q = data_qos(100)
-            self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q)
-            self.create_subscription(EmbeddedDetectionArray, "/" + EMBEDDED_DETECTIONS, self.on_embedded, q)
+            self.inputs = [self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q),
+                           self.create_subscription(EmbeddedDetectionArray, "/" + EMBEDDED_DETECTIONS,
+                                                    self.on_embedded, q)]
 
         def on_embedded(self, msg) -> None:
             self.featured.add(stamp_to_ns(msg.header.stamp))
@@ -91,15 +92,18 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
                 self.detected_latency_ms[stamp] = (time.time() - stamp * 1e-9) * 1e3
 
     rclpy.init(args=[])
-    runner = GraphRunner(specs, out / f"logs_{mode}", profile="local").start()
     node = Collector()
+    runners = []
     try:
+        # the source starts last, once the collector hears the tracker and the embedder
+        runners = start_source_last(specs, out / f"logs_{mode}", node, node.inputs, startup_s)
         # the source keeps running after its last frame: stop when nothing new comes (lockstep: a
         # frame may take up to its 20 s timeout; realtime: frames it never tracked do not come)
         idle = 30.0 if lockstep else 4.0
         last, seen, limit = time.monotonic(), 0, startup_s
         while len(node.tracks) < frames:
-            runner.check_alive()
+            for r in runners:
+                r.check_alive()
             rclpy.spin_once(node, timeout_sec=0.05)
             if len(node.tracks) != seen:
                 seen, last, limit = len(node.tracks), time.monotonic(), idle
@@ -112,7 +116,8 @@ def run_graph(video: Path, frames: int, imgsz: int, lockstep: bool, out: Path, s
             rclpy.spin_once(node, timeout_sec=0.05)
     finally:
         node.destroy_node()
-        runner.stop()
+        for r in reversed(runners):
+            r.stop()
         rclpy.shutdown()
     times = sorted(node.tracks.values())
     # frames through detector, embedder and tracker: features and a DETECTED TrackArray came back

@@ -33,7 +33,7 @@ from ..nodes.visualizer_node import bgr_view
 from ..ros.conversions import image_to_rgb, stamp_to_ns
 
 from ..ros.qos import data_qos
-from ..runner import GraphRunner
+from .graph_start import start_source_last
 from ..sources import open_source
 
 VTEST_PATHS = (Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi"),
@@ -134,11 +134,9 @@ def run(args: argparse.Namespace) -> dict | None:
     collector = VideoCollector(frames, out / f"{video.stem}_tracks.mp4", video_fps)
     # the source starts last, once the collector hears the tracker and the visualizer: the first
     # lockstep frame's tracks and image are not lost to discovery still under way
-    graph = GraphRunner([s for s in specs if s is not source], out / "logs", profile="local").start()
-    runners = [graph]
+    runners = []
     try:
-        collector.wait_for_graph(graph, args.startup_timeout)
-        runners.append(GraphRunner([source], out / "logs", profile="local").start())
+        runners = start_source_last(specs, out / "logs", collector, collector.inputs, args.startup_timeout)
         result = collector.collect(runners, args.startup_timeout, args.frame_timeout, not args.no_progress)
         if result["frames_with_tracks"] < frames:  # say why, from the nodes' own logs
             for runner in runners:
@@ -177,17 +175,6 @@ class VideoCollector(Node):
         q = data_qos(50)
         self.inputs = (self.create_subscription(TrackArray, "/" + TRACKS, self.on_tracks, q),
                        self.create_subscription(Image, "/" + VISUALIZER_TOPICS["annotated_image"], self.on_image, q))
-
-    def wait_for_graph(self, runner, timeout: float) -> None:
-        """Spin until tracks and annotated images each have a matched publisher."""
-        deadline = time.monotonic() + timeout
-        while any(sub.get_publisher_count() == 0 for sub in self.inputs):
-            runner.check_alive()
-            if time.monotonic() > deadline:
-                missing = [sub.topic_name for sub in self.inputs if sub.get_publisher_count() == 0]
-                raise TimeoutError(f"video demo: no publisher on {', '.join(missing)} after {timeout:.0f} s; "
-                                   f"node logs in {runner.log_dir}")
-            rclpy.spin_once(self, timeout_sec=0.05)
 
     def on_tracks(self, msg: TrackArray) -> None:
         self.track_times.append(time.monotonic())
