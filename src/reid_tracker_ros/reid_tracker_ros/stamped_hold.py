@@ -52,6 +52,20 @@ class StampedHold(Generic[T]):
             out.append(self._held.popitem(last=False)[1])
         return out
 
+    def get(self, stamp: int) -> Held[T] | None:
+        return self._held.get(stamp)
+
+    def put(self, stamp: int, item: T, now: float) -> list[Held[T]]:
+        """Hold a frame (replacing a held one of the same stamp); returns the capacity's overflow."""
+        return self._insert(Held(stamp, item, now))
+
+    def release_while(self, ready) -> list[Held[T]]:
+        """The oldest held frames, in order, as long as ``ready(stamp)`` is true."""
+        out = []
+        while self._held and ready(next(iter(self._held))):
+            out.append(self._held.popitem(last=False)[1])
+        return out
+
     def take(self, stamp: int) -> list[Held[T]]:
         """What was awaited came for ``stamp``: drop it and return the older held frames (skipped
         on the way), oldest first."""

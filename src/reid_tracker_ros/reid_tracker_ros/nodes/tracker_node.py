@@ -18,11 +18,17 @@ from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, im
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
+from ..stamped_hold import StampedHold
 from ..stats import StampVerdict
 from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IMAGE, TRACKS, tracker_image_input
 from ..tracking import FrameDeadlines, StepClock, Tracker, config_from_parameters, predicted_snapshot
 
 FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
+# Lockstep with camera-motion compensation (reliable images, no predictions): a frame whose
+# detections come before its image (DDS delivers a large image late now and then, mostly under
+# load) waits this long for it, and later frames queue behind it, so every run compensates the
+# same frames. Live cameras (best-effort images or predictions on) never wait.
+IMAGE_WAIT_S = 0.5
 
 
 class TrackerNode(ManagedNode):
@@ -39,6 +45,7 @@ class TrackerNode(ManagedNode):
         self._motion_only_run = 0  # consecutive fallback frames: the embedder is silent
         self._image_topic: str | None = None  # topics.tracker_image_input: CMC or predictions
         self._frames: OrderedDict[int, object] | None = None  # stamp -> Image msg (CMC only)
+        self._image_wait: StampedHold | None = None  # lockstep CMC: frames waiting for their image
         self.frames_without_image = 0
         # live cameras (prediction_budget_s > 0): camera frames waiting for their detections
         self._deadlines: FrameDeadlines | None = None
@@ -59,6 +66,10 @@ class TrackerNode(ManagedNode):
         self._frames = OrderedDict() if self.tracker.config.cmc != "none" else None
         budget = p["prediction_budget_s"]
         self._deadlines = FrameDeadlines(budget) if budget > 0 else None
+        # only where every image is delivered (reliable) and no frame is answered early
+        self._image_wait = (StampedHold(IMAGE_WAIT_S, 64, "image wait")
+                            if self._frames is not None and self._deadlines is None
+                            and p["image_qos"] == "reliable" else None)
         self._steps.reset()
         self.get_logger().info(f"tracker ready: {p['tracker']}" + (
             f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
@@ -93,10 +104,14 @@ class TrackerNode(ManagedNode):
             self._steps.reset()
             period = max(0.005, min(0.02, self._deadlines.budget_s / 4))
             inputs.append(self.create_timer(period, self.on_prediction_timer))
+        if self._image_wait is not None:
+            self._image_wait.clear()
+            inputs.append(self.create_timer(0.05, self.on_image_wait_timer))
         return inputs
 
     def release_resources(self) -> None:
         self._frames = None
+        self._image_wait = None
         self._deadlines = None
         self.tracker = None
         self.pub = None
@@ -113,6 +128,8 @@ class TrackerNode(ManagedNode):
             self.fallback.clear()
         if self._deadlines is not None:
             self._deadlines.clear()
+        if self._image_wait is not None:
+            self._image_wait.clear()
         self._steps.reset()
 
     def diagnostic_values(self) -> list[tuple[str, str]]:
@@ -163,6 +180,14 @@ class TrackerNode(ManagedNode):
         self._frames[stamp] = msg
         while len(self._frames) > FRAME_CACHE:
             self._frames.popitem(last=False)
+        if self._image_wait is not None:  # frames that waited for this image (and the ones behind them)
+            self._track_held(self._image_wait.release_while(lambda s: s in self._frames))
+
+    def on_image_wait_timer(self) -> None:
+        """Frames whose image did not come within IMAGE_WAIT_S: tracked without it."""
+        if self._image_wait is None or self.tracker is None:
+            return
+        self._track_held(self._image_wait.due(self.now_s()))
 
     def on_compressed(self, msg: CompressedImage) -> None:
         """Compressed input with predictions: every camera frame is owed a TrackArray."""
@@ -230,6 +255,25 @@ class TrackerNode(ManagedNode):
 
     # -- processing --------------------------------------------------------------------------
     def _track(self, stamp: int, msg, received_ns: int, motion_only: bool) -> None:
+        wait = self._image_wait
+        if wait is not None and (len(wait) or stamp not in self._frames):
+            # lockstep CMC: this frame's image (or an earlier waiting frame's) has not come yet;
+            # a second message of a waiting stamp waits with it (and is then judged a duplicate)
+            entry = (msg, received_ns, motion_only)
+            held = wait.get(stamp)
+            if held is not None:
+                held.item.append(entry)
+                return
+            self._track_held(wait.put(stamp, [entry], self.now_s()))
+            return
+        self._track_now(stamp, msg, received_ns, motion_only)
+
+    def _track_held(self, frames) -> None:
+        for held in frames:
+            for entry in held.item:
+                self._track_now(held.stamp, *entry)
+
+    def _track_now(self, stamp: int, msg, received_ns: int, motion_only: bool) -> None:
         started = time.perf_counter()
         if not self.check_stamp(stamp, "embedded_detections" if not motion_only else "detections"):
             return
