@@ -316,3 +316,22 @@ def test_provider_resolution():
     with pytest.raises(ValueError, match="'npu'"):
         resolve_ort_providers("npu", gpu)
     assert resolve_ort_providers(["CPUExecutionProvider"], cpu_only) == ["CPUExecutionProvider"]
+
+
+def test_openvino_backend_matches_onnxruntime_and_is_the_cpu_auto_choice(tiny_onnx):
+    """ONNX on the CPU: OpenVINO gives onnxruntime's features (cosine > 0.9999) and is what
+    ``device: auto`` picks when onnxruntime has no GPU provider; ``cpu`` keeps onnxruntime."""
+    import onnxruntime as ort
+
+    ov_emb = load_embedder(tiny_onnx, device="openvino")
+    ort_emb = load_embedder(tiny_onnx, device="cpu")
+    assert ov_emb.provider == "OpenVINO:CPU" and ort_emb.provider == "CPUExecutionProvider"
+    img = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[10, 10, 60, 150], [100, 40, 180, 230], [200, 20, 260, 200]], float)
+    a, _ = ov_emb.embed_with_mask(img, boxes)
+    b, _ = ort_emb.embed_with_mask(img, boxes)
+    assert a.shape == b.shape == (3, 128)
+    assert (a * b).sum(axis=1).min() > 0.9999
+    gpu = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in ort.get_available_providers()]
+    auto = load_embedder(tiny_onnx, device="auto").provider
+    assert auto in gpu if gpu else auto == "OpenVINO:CPU", (auto, gpu)

@@ -84,8 +84,9 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
     "embedder": [
         ParamSpec("model", str, "ReID model: 'default', 'none' (motion only: no features), or a path to "
                   ".onnx / .pt (TorchScript) / .engine with its metadata JSON beside it"),
-        ParamSpec("device", str, "'auto' (TensorRT/CUDA when available, else CPU), 'cpu' or 'cuda'",
-                  choices=("auto", "cpu", "cuda")),
+        ParamSpec("device", str, "'auto' (TensorRT/CUDA when available, else OpenVINO on the CPU when "
+                  "installed, else onnxruntime's CPU), 'cpu' (onnxruntime), 'openvino' or 'cuda'",
+                  choices=("auto", "cpu", "openvino", "cuda")),
         ParamSpec("max_batch", int, "largest crop batch sent to the model at once", 1, 1024),
         ParamSpec("pair_cache_size", int, "images/detections kept while waiting for their partner "
                   "with the same stamp; older ones are dropped and counted", 1, 10000),

@@ -174,6 +174,48 @@ class OnnxRuntimeBackend(EmbeddingBackend):
         return self._session.run([self._output_name], {self._input_name: chunk})[0][:n]
 
 
+class OpenVinoBackend(EmbeddingBackend):
+    """An ONNX ReID model on OpenVINO's CPU plugin: about 1.9x ONNX Runtime's CPU speed for the
+    shipped MobileNetV2 on this project's 2-core machine (docs/benchmarks.md), so ``device:
+    auto`` takes it on a machine without a GPU provider. Dynamic batch axes stay dynamic."""
+
+    def __init__(self, path: str | os.PathLike, max_batch: int = 32, feature_dim: int | None = None) -> None:
+        super().__init__(max_batch, feature_dim)
+        import openvino as ov
+
+        self.path = _existing_file(path, "ONNX model")
+        self.name = f"openvino:{self.path.name}"
+        core = ov.Core()
+        model = core.read_model(str(self.path))
+        self._compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"})
+        self._request = self._compiled.create_infer_request()
+        self.provider = "OpenVINO:CPU"
+        batch = model.inputs[0].get_partial_shape()[0]
+        self.static_batch = batch.get_length() if batch.is_static else None
+        if self.static_batch is not None:
+            self.max_batch = self.static_batch
+
+    def _forward(self, chunk: np.ndarray) -> np.ndarray:
+        n = len(chunk)
+        if self.static_batch is not None and n < self.static_batch:
+            padded = np.zeros((self.static_batch,) + chunk.shape[1:], np.float32)
+            padded[:n] = chunk
+            chunk = padded
+        return np.array(self._request.infer({0: chunk})[0][:n])
+
+
+def _cpu_runtime_for_auto() -> str:
+    """``device: auto`` for an ONNX model: onnxruntime when it has a GPU provider, else OpenVINO
+    when installed, else onnxruntime on the CPU."""
+    import importlib.util
+
+    import onnxruntime as ort
+
+    if any(p in ort.get_available_providers() for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider")):
+        return "onnxruntime"
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+
+
 def _torch_device(device: str) -> str:
     import torch
 
@@ -358,6 +400,8 @@ def _backend_for(path: Path, meta: ModelMetadata, device: str, max_batch: int) -
     if meta.format != fmt:
         raise ValueError(f"{path}: metadata says format {meta.format!r} but the file suffix means {fmt!r}")
     if fmt == "onnx":
+        if key == "openvino" or (key == "auto" and _cpu_runtime_for_auto() == "openvino"):
+            return OpenVinoBackend(path, max_batch=max_batch, feature_dim=meta.feature_dim)
         return OnnxRuntimeBackend(path, providers=providers, max_batch=max_batch,
                                   feature_dim=meta.feature_dim, device_id=device_id)
     if fmt == "torchscript":
@@ -370,9 +414,10 @@ def load_embedder(model_path: str | os.PathLike, device: str = "auto", max_batch
                   warmup: bool = True) -> Embedder:
     """Load a ReID model and its ``<model>.json`` metadata; the backend follows the suffix.
 
-    ``device``: ``"auto"`` (best available), ``"cpu"``, ``"cuda"`` / ``"cuda:N"``, or for ONNX
-    also ``"tensorrt"`` (the onnxruntime TensorRT provider). The chosen runtime is reported by
-    ``Embedder.provider``.
+    ``device``: ``"auto"`` (best available: for ONNX an onnxruntime GPU provider, else OpenVINO
+    when installed, else onnxruntime's CPU), ``"cpu"`` (onnxruntime's CPU), ``"cuda"`` /
+    ``"cuda:N"``, or for ONNX also ``"tensorrt"`` (the onnxruntime TensorRT provider) and
+    ``"openvino"``. The chosen runtime is reported by ``Embedder.provider``.
     """
     path = _existing_file(model_path, "ReID model")
     meta = read_metadata(path)
