@@ -76,6 +76,15 @@ class EmbeddingBackend(ABC):
         return normalize_rows(out, out=out)
 
 
+def pad_to_batch(chunk: np.ndarray, static_batch: int | None) -> np.ndarray:
+    """A model with a fixed batch size gets exactly that many rows: the chunk zero-padded."""
+    if static_batch is None or len(chunk) >= static_batch:
+        return chunk
+    padded = np.zeros((static_batch,) + chunk.shape[1:], np.float32)
+    padded[:len(chunk)] = chunk
+    return padded
+
+
 def resolve_ort_providers(providers: str | Sequence[str], available: Sequence[str]) -> list[str]:
     """Turn ``"auto" | "cpu" | "cuda" | "tensorrt"`` or an explicit list into an ORT provider
     list. ``auto`` takes TensorRT, then CUDA, then CPU, as far as this onnxruntime build has them;
@@ -165,10 +174,7 @@ class OnnxRuntimeBackend(EmbeddingBackend):
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         n = len(chunk)
-        if self.static_batch is not None and n < self.static_batch:
-            padded = np.zeros((self.static_batch,) + chunk.shape[1:], np.float32)
-            padded[:n] = chunk
-            chunk = padded
+        chunk = pad_to_batch(chunk, self.static_batch)
         if self._input_dtype is not np.float32:
             chunk = chunk.astype(self._input_dtype)
         return self._session.run([self._output_name], {self._input_name: chunk})[0][:n]
@@ -197,11 +203,7 @@ class OpenVinoBackend(EmbeddingBackend):
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         n = len(chunk)
-        if self.static_batch is not None and n < self.static_batch:
-            padded = np.zeros((self.static_batch,) + chunk.shape[1:], np.float32)
-            padded[:n] = chunk
-            chunk = padded
-        return np.array(self._request.infer({0: chunk})[0][:n])
+        return np.array(self._request.infer({0: pad_to_batch(chunk, self.static_batch)})[0][:n])
 
 
 def _cpu_runtime_for_auto() -> str:
