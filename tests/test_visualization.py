@@ -407,10 +407,8 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
         img, tracks = synthetic_frame()
         depth = np.zeros((H, W), np.uint16)
         depth[140:335, 100:170] = 4000  # track 3 stands 4 m away; no depth elsewhere
-        sent = []
-        for k in range(3):
-            stamp = 10**9 * 500 + k * 100_000_000
-            sent.append(stamp)
+
+        def send_frame(stamp: int, ids) -> None:
             header = Image().header
             header.stamp.sec, header.stamp.nanosec = divmod(stamp, 10**9)
             header.frame_id = "camera_color_optical_frame"
@@ -421,14 +419,29 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
             fill_image_msg(imsg, img, encoding="bgr8")
             pubs["image"].publish(imsg)
             spin_until(lambda: False, 0.2)  # tracks come later than the camera's data, as on a robot
-            ids = [3, 8, 12] if k < 2 else [8, 12]  # track 3 ends in the last frame
             keep = [i for i, t in enumerate([3, 8, 12]) if t in ids]
             snap = snapshot(np.asarray([3, 8, 12])[keep], tracks.boxes[keep], tracks.states[keep],
                             tracks.frames_since_update[keep])
             pubs["tracks"].publish(TrackArray(header=header, image_width=W, image_height=H,
                                               tracks=track_msgs_from(snap, Track)))
             assert spin_until(lambda: all(stamp in got[k] for k in got), 15), \
-                f"frame {k}: got {[k2 for k2 in got if stamp in got[k2]]}\n{runner.log_tail('visualizer')}"
+                f"frame {stamp}: got {[k2 for k2 in got if stamp in got[k2]]}\n{runner.log_tail('visualizer')}"
+
+        # warm-up frames until the depth path is flowing: DDS can deliver the very first large
+        # message of a new connection after the tracks that follow it (the node then falls back to
+        # the ground plane, as it should); the node's first marker array clears RViz
+        warm = [10**9 * 400 + k * 100_000_000 for k in range(10)]
+        for stamp in warm:
+            send_frame(stamp, [3, 8, 12])
+            if read_cloud(got["points"][stamp].data, got["points"][stamp].width)["z"][0] == pytest.approx(4.0, rel=1e-4):
+                break
+        else:
+            raise AssertionError(f"depth never reached the visualizer\n{runner.log_tail('visualizer')}")
+        first_markers = got["markers"][warm[0]].markers
+        assert first_markers[0].action == first_markers[0].DELETEALL
+        sent = [10**9 * 500 + k * 100_000_000 for k in range(3)]
+        for k, stamp in enumerate(sent):
+            send_frame(stamp, [3, 8, 12] if k < 2 else [8, 12])  # track 3 ends in the last frame
         first, last = sent[0], sent[-1]
         ann = got["annotated_image"][first]
         assert ann.encoding == "bgr8" and (ann.width, ann.height) == (W, H)
@@ -444,7 +457,6 @@ def test_visualizer_node_publishes_annotated_image_markers_poses_and_cloud(ros_c
         assert pts["z"][0] == pytest.approx(4.0, rel=1e-4)
         assert len(got["poses"][first].poses) == 2
         first_markers = got["markers"][first].markers
-        assert first_markers[0].action == first_markers[0].DELETEALL
         assert {(m.ns, m.id) for m in first_markers if m.action == m.ADD} >= {("person", 3), ("person", 12)}
         # the track that ended is deleted: no ghost in RViz
         deleted = {(m.ns, m.id) for m in got["markers"][last].markers if m.action == m.DELETE}
