@@ -23,6 +23,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..openvino_cpu import LATENCY_CONFIG, openvino_available
 from ..types import Detections
 from .base import DetectorBackend, check_image
 
@@ -123,7 +124,7 @@ class _OpenVinoSession:
         self._ov = ov
         self._core = ov.Core()
         self._model = self._core.read_model(str(path))
-        self._config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+        self._config = dict(LATENCY_CONFIG)
         if threads > 0:
             self._config["INFERENCE_NUM_THREADS"] = int(threads)
         partial = self._model.inputs[0].get_partial_shape()
@@ -244,9 +245,7 @@ def choose_runtime(runtime: str, model_path: Path, device: str) -> str:
     if runtime == "auto":
         if not onnx_on_cpu:
             return "ultralytics"
-        import importlib.util
-
-        return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+        return "openvino" if openvino_available() else "onnxruntime"
     if runtime != "ultralytics" and not onnx_on_cpu:
         raise ValueError(f"detector runtime {runtime!r} runs ONNX models on the CPU only; model {model_path.name} "
                          f"on device {device!r} needs runtime 'ultralytics' (or 'auto')")

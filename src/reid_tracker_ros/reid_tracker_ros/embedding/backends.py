@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..openvino_cpu import LATENCY_CONFIG, openvino_available
 from ..vectors import normalize_rows
 from .crops import CropPreprocessor
 from .metadata import ModelMetadata, read_metadata
@@ -193,7 +194,7 @@ class OpenVinoBackend(EmbeddingBackend):
         self.name = f"openvino:{self.path.name}"
         core = ov.Core()
         model = core.read_model(str(self.path))
-        self._compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"})
+        self._compiled = core.compile_model(model, "CPU", LATENCY_CONFIG)
         self._request = self._compiled.create_infer_request()
         self.provider = "OpenVINO:CPU"
         batch = model.inputs[0].get_partial_shape()[0]
@@ -209,13 +210,11 @@ class OpenVinoBackend(EmbeddingBackend):
 def _cpu_runtime_for_auto() -> str:
     """``device: auto`` for an ONNX model: onnxruntime when it has a GPU provider, else OpenVINO
     when installed, else onnxruntime on the CPU."""
-    import importlib.util
-
     import onnxruntime as ort
 
     if any(p in ort.get_available_providers() for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider")):
         return "onnxruntime"
-    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+    return "openvino" if openvino_available() else "onnxruntime"
 
 
 def _torch_device(device: str) -> str:

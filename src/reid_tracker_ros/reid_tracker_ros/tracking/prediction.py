@@ -41,6 +41,28 @@ def predicted_snapshot(tracker: "Tracker", steps: float, camera_motion: np.ndarr
     return tracker.snapshot(mean)
 
 
+class _StampGaps:
+    """The newest of a stream of stamps and the median gap of the last ``window`` steps forward
+    (an older or repeated stamp adds no gap: robust to the odd late or dropped one)."""
+
+    def __init__(self, window: int) -> None:
+        self._gaps: deque[int] = deque(maxlen=window)
+        self.last: int | None = None
+
+    def add(self, stamp_ns: int) -> None:
+        if self.last is not None and stamp_ns > self.last:
+            self._gaps.append(stamp_ns - self.last)
+        self.last = stamp_ns if self.last is None else max(self.last, stamp_ns)
+
+    @property
+    def median(self) -> float | None:
+        return float(np.median(self._gaps)) if self._gaps else None
+
+    def clear(self) -> None:
+        self._gaps.clear()
+        self.last = None
+
+
 class StepClock:
     """Camera frames between stamps, for the Kalman steps of a live tracker.
 
@@ -55,34 +77,32 @@ class StepClock:
     def __init__(self, window: int = 8) -> None:
         if window < 1:
             raise ValueError(f"step window must be >= 1, got {window}")
-        self._gaps: deque[int] = deque(maxlen=window)  # between updates
-        self._frame_gaps: deque[int] = deque(maxlen=window)  # between camera frames
-        self._last_frame: int | None = None
-        self.last: int | None = None  # stamp [ns] of the last update
+        self._updates = _StampGaps(window)
+        self._frames = _StampGaps(window)
+
+    @property
+    def last(self) -> int | None:
+        """Stamp [ns] of the last update."""
+        return self._updates.last
 
     def frame(self, stamp_ns: int) -> None:
         """A camera frame stamped ``stamp_ns`` arrived (in order or not)."""
-        if self._last_frame is not None and stamp_ns > self._last_frame:
-            self._frame_gaps.append(stamp_ns - self._last_frame)
-        self._last_frame = stamp_ns if self._last_frame is None else max(self._last_frame, stamp_ns)
+        self._frames.add(stamp_ns)
 
     def updated(self, stamp_ns: int) -> None:
         """The tracker was updated with the frame stamped ``stamp_ns``."""
-        if self.last is not None and stamp_ns > self.last:
-            self._gaps.append(stamp_ns - self.last)
-        self.last = stamp_ns if self.last is None else max(self.last, stamp_ns)
+        self._updates.add(stamp_ns)
 
     @property
     def frame_ns(self) -> float | None:
         """The camera's frame period, None until two frames were seen."""
-        return float(np.median(self._frame_gaps)) if self._frame_gaps else None
+        return self._frames.median
 
     @property
     def step_ns(self) -> float | None:
         """The length of one Kalman step: a camera frame when known, else an update gap."""
-        if self._frame_gaps:
-            return self.frame_ns
-        return float(np.median(self._gaps)) if self._gaps else None
+        frame = self.frame_ns
+        return frame if frame is not None else self._updates.median
 
     def update_steps(self, stamp_ns: int) -> int:
         """Kalman steps for an update with the frame ``stamp_ns``: the camera frames since the
@@ -101,10 +121,8 @@ class StepClock:
         return (stamp_ns - self.last) / step
 
     def reset(self) -> None:
-        self._gaps.clear()
-        self._frame_gaps.clear()
-        self._last_frame = None
-        self.last = None
+        self._updates.clear()
+        self._frames.clear()
 
 
 class FrameDeadlines(StampedHold[T]):
