@@ -244,3 +244,49 @@ def test_repeated_failures_back_off_and_a_textured_scene_is_found_again():
             break
     assert found is not None, "no estimate within RETRY_EVERY frames of a textured, moving scene"
     np.testing.assert_allclose(found[:, 2], [5.0, 0.0], atol=0.6)
+
+
+def test_still_camera_is_measured_every_few_frames_and_late_motion_is_not_lost(monkeypatch):
+    """After STATIC_IN_A_ROW estimates without motion, only every RETRY_EVERY-th frame is
+    converted and measured (against the last measured image); when the camera then moves, the
+    next measured frame returns all the motion since that image, and every frame is measured
+    again until the camera stands still once more."""
+    from reid_tracker_ros.tracking import cmc as cmc_module
+
+    base = textured(7)
+    cmc = CameraMotionEstimator("sparse_flow")
+    greys = []
+    to_grey = cmc_module.to_grey
+    monkeypatch.setattr(cmc_module, "to_grey", lambda *a: (greys.append(1), to_grey(*a))[1])
+    cmc.estimate(base)
+    for _ in range(cmc_module.STATIC_IN_A_ROW):
+        np.testing.assert_allclose(cmc.estimate(base), np.eye(2, 3), atol=0.05)
+    measured = len(greys)
+    n = 4 * cmc_module.RETRY_EVERY
+    for _ in range(n):
+        np.testing.assert_allclose(cmc.estimate(base), np.eye(2, 3), atol=0.05)
+    assert len(greys) - measured == n // cmc_module.RETRY_EVERY
+    assert cmc.skipped == n - n // cmc_module.RETRY_EVERY
+    # the camera moves 2 px per frame from now on: until the next measured frame nothing is
+    # compensated, then the whole shift since the last measured image at once
+    shift, returned = 0.0, 0.0
+    for i in range(cmc_module.RETRY_EVERY):
+        shift += 2.0
+        returned += cmc.estimate(shifted(base, shift, 0.0))[0, 2]
+    np.testing.assert_allclose(returned, shift, atol=0.6)
+    before = cmc.skipped
+    for i in range(3):  # moving: measured frame by frame
+        shift += 2.0
+        a = cmc.estimate(shifted(base, shift, 0.0))
+        np.testing.assert_allclose(a[:, 2], [2.0, 0.0], atol=0.6)
+    assert cmc.skipped == before
+    assert cmc.failures == 0
+
+
+def test_corner_motion_is_the_largest_corner_displacement():
+    from reid_tracker_ros.tracking.cmc import corner_motion
+
+    assert corner_motion(np.eye(2, 3), 640, 480) == 0.0
+    assert corner_motion(np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 4.0]]), 640, 480) == pytest.approx(5.0)
+    zoom = np.array([[1.01, 0.0, 0.0], [0.0, 1.01, 0.0]])  # about the origin: the far corner moves most
+    assert corner_motion(zoom, 640, 480) == pytest.approx(0.01 * np.hypot(640, 480))

