@@ -38,6 +38,10 @@ def features_for(kind: str, boxes: np.ndarray, identity: np.ndarray, rng: np.ran
     n, d = len(boxes), identity.shape[1]
     if kind == "random":
         return unit(rng.normal(size=(n, d))).astype(np.float32)
+    if kind == "shared":  # one look for everybody plus fresh noise per crop (blank or noise frames)
+        base = np.zeros((n, d))
+        base[:, 0] = 1.0
+        return unit(base + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
     if kind == "geometry":
         h = boxes[:, 3] - boxes[:, 1]
         ar = (boxes[:, 2] - boxes[:, 0]) / h
@@ -121,7 +125,7 @@ def test_ambiguous_continuations_and_overlapping_pairs_are_not_samples():
 
 
 @pytest.mark.parametrize("name", APPEARANCE_TRACKERS)
-@pytest.mark.parametrize("kind", ["random", "geometry"])
+@pytest.mark.parametrize("kind", ["random", "geometry", "shared"])
 def test_uninformative_features_leave_the_tracker_exactly_motion_only(name, kind):
     """Crops that carry no identity (noise, or only the box's shape): every appearance tracker
     gives exactly what it gives without features."""

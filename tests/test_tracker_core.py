@@ -97,6 +97,8 @@ def test_feature_gallery_budget_and_ema():
     assert len(g) == 3
     stored = {int(np.argmax(f)) for f in g.features}
     assert stored == {2, 3, 4}  # the oldest two were dropped
+    assert int(np.argmax(g.last)) == 4  # the newest, also after the ring wrapped
+    assert FeatureGallery(budget=3).last is None
     np.testing.assert_allclose(np.linalg.norm(g.features, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(g.ema), 1.0, rtol=1e-6)
     h = FeatureGallery(budget=10, ema_alpha=0.5)

@@ -9,7 +9,11 @@ everything. The tracker gets labelled samples for free in every frame:
   do not overlap and have a similar size and shape are kept ("hard" negatives): a feature that
   merely encodes box geometry then cannot look informative;
 - positives: an unambiguous continuation (a track whose predicted box overlaps exactly one
-  detection by a large IoU, and that detection no other track) is the same person.
+  detection by a large IoU, and that detection no other track) is the same person. The track
+  side of the pair is its newest feature, not its smoothed EMA: both kinds of samples must be
+  single crops against single crops, or the EMA's lower noise alone makes positives look closer
+  than negatives, and features that carry no identity (a blank or noise frame: one look for
+  everybody plus per-crop noise) look informative.
 
 From the recent samples of both (fixed-size ring buffers) the calibrator estimates how well
 appearance separates people (the AUC, the probability that a negative is farther than a
@@ -141,7 +145,8 @@ class AppearanceCalibrator:
     def observe_positives(self, predicted_boxes: np.ndarray, track_features: np.ndarray,
                           has_feature: np.ndarray, boxes: np.ndarray, unit_features: np.ndarray) -> None:
         """Unambiguous continuations: track i overlaps detection j by >= positive_iou, and no
-        other detection overlaps track i, nor any other track detection j, by >= rival_iou."""
+        other detection overlaps track i, nor any other track detection j, by >= rival_iou.
+        ``track_features``: each track's newest single feature (module docstring)."""
         if len(predicted_boxes) == 0 or len(boxes) == 0 or not has_feature.any():
             return
         iou = iou_matrix(predicted_boxes, boxes)

@@ -51,6 +51,13 @@ class FeatureGallery:
             return np.zeros((0, 0), dtype=np.float32)
         return self._buffer[:self._count]
 
+    @property
+    def last(self) -> np.ndarray | None:
+        """The newest stored feature (unit), or None."""
+        if self._count == 0 or self._buffer is None:
+            return None
+        return self._buffer[(self._head - 1) % self.budget]
+
     def add(self, feature: np.ndarray, ema_alpha: float | None = None) -> bool:
         """Store one feature (normalised here); returns False for a zero/non-finite one.
 

@@ -286,11 +286,11 @@ class Tracker:
             recent = ctx.confirmed & (ctx.frames_since_update <= 1) & ctx.has_features
             rows = np.flatnonzero(recent)
             if len(rows):
-                ema = [self.tracks[r].ema_feature for r in rows.tolist()]
-                ok = np.array([e is not None and len(e) == features.shape[1] for e in ema])
+                last = [self.tracks[r].gallery.last for r in rows.tolist()]  # not the EMA: see appearance.py
+                ok = np.array([e is not None and len(e) == features.shape[1] for e in last])
                 if ok.any():
                     rows = rows[ok]
-                    track_feats = np.stack([e for e, k in zip(ema, ok) if k])
+                    track_feats = np.stack([e for e, k in zip(last, ok) if k])
                     cal.observe_positives(ctx.predicted_boxes[rows], track_feats, np.ones(len(rows), bool),
                                           ctx.detections.boxes, features)
         return cal.gate()
