@@ -57,6 +57,9 @@ def test_compressed_frames_are_decoded_once_and_tracked(ros_context, tmp_path):
         assert len(people) == 4 and (dets.image_width, dets.image_height) == (w, h)
         decoded = probe.got["image_decoded"][stamp]
         assert (decoded.width, decoded.height, decoded.encoding) == (w, h, "rgb8")
+        # the tracker does not wait for features longer than its appearance timeout (a first
+        # frame through a freshly started embedder can take longer): wait for them here
+        assert probe.spin_until(lambda: stamp in probe.got["embedded_detections"], 30, runner)
         emb = probe.got["embedded_detections"][stamp]
         meta = read_metadata(default_model_path())  # the embedder's default model
         assert len(emb.detections) == len(dets.detections) and emb.embedding_dim == meta.feature_dim
