@@ -88,3 +88,30 @@ def test_our_cmc_time_is_measured_and_reported(tmp_path):
     line = next(l for l in text.splitlines() if "bytetrack" in l)
     assert "ours sparse_flow" in line and f"{s['cmc_ms_p50']:.3f} / {s['ms_p50']:.3f}" in line
     assert "BoxMOT none" in line
+
+
+def test_family_plot_draws_every_tracker_and_side(tmp_path):
+    """The per-family picture: a PNG with a panel per tracker; a side that did not run leaves a
+    gap, and an empty summary is an error that says why."""
+    import cv2
+    import pytest
+
+    from reid_tracker_ros.tools.bench_plots import plot_families
+
+    def fam(h: float) -> dict:
+        m = {f: {"HOTA": h + k, "IDF1": h + 10} for k, f in enumerate(("crowd", "real"))}
+        m["worst"] = {"HOTA": h, "IDF1": h + 10}
+        return m
+
+    families = {"botsort": {"ours": fam(70), "ours_motion_only": fam(65), "boxmot": fam(60), "ultralytics": None},
+                "sort": {"ours": fam(55), "ours_motion_only": fam(55)}}
+    path = plot_families(families, tmp_path / "f" / "families.png", "title")
+    img = cv2.imread(str(path))
+    assert img is not None and img.shape[1] > img.shape[0] > 100
+    # bars in the side colours: ours (blue), BoxMOT (red); no Ultralytics (orange) anywhere
+    b, g, r = (img[..., i].astype(int) for i in range(3))
+    assert ((abs(b - 0xb4) < 8) & (abs(g - 0x77) < 8) & (abs(r - 0x1f) < 8)).sum() > 200
+    assert ((abs(b - 0x28) < 8) & (abs(g - 0x27) < 8) & (abs(r - 0xd6) < 8)).sum() > 200
+    assert ((abs(b - 0x0e) < 8) & (abs(g - 0x7f) < 8) & (abs(r - 0xff) < 8)).sum() == 0
+    with pytest.raises(ValueError, match="no family summary"):
+        plot_families({}, tmp_path / "empty.png")

@@ -50,6 +50,7 @@ from reid_tracker_ros.mot.io import snapshot_rows
 from reid_tracker_ros.mot.offline import (OfflineSequence, RunResult, embed_sequence, frames_of, load_sequence,
                                           run_tracker, score)
 from reid_tracker_ros.tracking import TRACKERS, build_tracker, preset_config, strategy_names
+from reid_tracker_ros.tools.bench_plots import plot_families
 
 # BoxMOT 25.0.0 class of each tracker we have; SORT and DeepSORT are not in BoxMOT.
 BOXMOT_CLASSES = {"strongsort": "StrongSort", "bytetrack": "ByteTrack", "ocsort": "OcSort",
@@ -545,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_cmc(results))
     families = family_summary(results, folders)
     print(format_families(families))
+    plot = plot_families(families, args.out / "families.png",
+                         f"mean HOTA per family, {stamp}; embeddings {data.model}; CMC {args.cmc}")
+    print(f"per-family plot: {plot}")
     checks = done_checks(results)
     print("\n".join(checks["lines"]))
     compact = {seq: {name: {side: (None if s is None else {k: s[k] for k in
