@@ -1,13 +1,14 @@
 """The shipped ReID models must re-identify people they have never seen, on our renderer and on
 the second, independently written one, against floors set below measured values: the default
-reid_mobilenetv2_dr6k.onnx and its shorter-trained predecessor reid_mobilenetv2_dr.onnx (half the
-iterations; docs/reid.md). Both: camera-level domain randomisation, trained on our renderer only.
+(reid_mobilenetv2_dr.onnx) and the longer-trained reid_mobilenetv2_dr6k.onnx (docs/reid.md: it
+re-identifies better but tracks worse where crops carry no identity, so it is not the default).
+Both: camera-level domain randomisation, trained on our renderer only.
 
-Measured 2026-12-07 on this test's data (CPU onnxruntime, cosine, no re-ranking), default / dr:
+Measured 2026-12-07 on this test's data (CPU onnxruntime, cosine, no re-ranking), default / dr6k:
 - our renderer, seed 101 (200 ids, the 100 evaluation ids give 300 queries and 300 gallery
-  crops, 3 cameras, 192x96; training used other seeds): rank-1 0.873 / 0.850, mAP 0.888 / 0.876;
+  crops, 3 cameras, 192x96; training used other seeds): rank-1 0.850 / 0.873, mAP 0.876 / 0.888;
 - second renderer, cameras c2 (warm, blurry, low-res) vs c3 (cool, dim, noisy), seed 77, a set
-  no model choice looked at (300 queries / 600 gallery): rank-1 0.783 / 0.680, mAP 0.752 / 0.672.
+  no model choice looked at (300 queries / 600 gallery): rank-1 0.680 / 0.783, mAP 0.672 / 0.752.
 The first default (no domain randomisation) scored 0.710 / 0.735 and 0.133 / 0.169 on the same
 sets; an untrained network scores rank-1 about 0.003. About a minute on CPU."""
 from __future__ import annotations
@@ -21,10 +22,10 @@ from reid_training.data.synthetic import generate_synthetic_persons
 from reid_tracker_ros.embedding.default_model import SHIPPED_MODEL_DIR
 from reid_tracker_ros.mot.crowd_reid import main as crowd_reid_main
 
-DR = SHIPPED_MODEL_DIR / "reid_mobilenetv2_dr.onnx"  # the shorter-trained predecessor
+DR6K = SHIPPED_MODEL_DIR / "reid_mobilenetv2_dr6k.onnx"
 
 
-def _evaluate(data, capsys, model="default", name="reid-mobilenetv2-dr6k") -> dict:
+def _evaluate(data, capsys, model="default", name="reid-mobilenetv2-dr") -> dict:
     code = evaluate.main(["--data", str(data), "--model", str(model), "--no-rerank", "--no-progress",
                           "--workers", "0"])
     out = capsys.readouterr()
@@ -54,12 +55,12 @@ def test_default_model_transfers_to_the_second_renderer(crowdreid, capsys):
     capsys.readouterr()
     result = _evaluate(crowdreid, capsys)
     assert result["queries"] == 300
-    assert result["rank1"] >= 0.70 and result["mAP"] >= 0.68, result
+    assert result["rank1"] >= 0.55 and result["mAP"] >= 0.55, result
 
 
-def test_longer_training_transfers_better(crowdreid, capsys):
+def test_longer_trained_model_transfers_better(crowdreid, capsys):
     capsys.readouterr()
+    dr6k = _evaluate(crowdreid, capsys, DR6K, "reid-mobilenetv2-dr6k")
     default = _evaluate(crowdreid, capsys)
-    dr = _evaluate(crowdreid, capsys, DR, "reid-mobilenetv2-dr")
-    assert dr["rank1"] >= 0.55 and dr["mAP"] >= 0.55, dr
-    assert default["rank1"] > dr["rank1"] + 0.05, (default, dr)
+    assert dr6k["rank1"] >= 0.65 and dr6k["mAP"] >= 0.65, dr6k
+    assert dr6k["rank1"] > default["rank1"] + 0.05, (dr6k, default)
