@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 SIDE_STYLE = {  # side key of bench_tracker.family_summary -> (legend label, colour)
     "ours": ("ours", "#1f77b4"),
     "ours_motion_only": ("ours, motion only", "#9ecae1"),
@@ -23,7 +25,6 @@ def plot_families(families: dict, path: str | Path, title: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
     from matplotlib.patches import Patch
 
     if not families:

@@ -91,6 +91,12 @@ def rescale_affine(affine_small: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
+def skip_this_frame(in_a_row: int, after: int) -> bool:
+    """The one back-off rule of both streaks (failed estimates, a still camera): once ``after``
+    frames in a row, only every ``RETRY_EVERY``-th frame is measured."""
+    return in_a_row >= after and (in_a_row - after) % RETRY_EVERY != RETRY_EVERY - 1
+
+
 def corner_motion(affine: np.ndarray, width: int, height: int) -> float:
     """Largest distance [px] an image corner moves under ``affine``."""
     a = np.asarray(affine, np.float64).reshape(2, 3)
@@ -140,8 +146,7 @@ class CameraMotionEstimator:
         self._pts = None
 
     def estimate(self, frame: np.ndarray, mask_boxes: np.ndarray | None = None) -> np.ndarray:
-        still = self._static
-        if still >= STATIC_IN_A_ROW and (still - STATIC_IN_A_ROW) % RETRY_EVERY != RETRY_EVERY - 1:
+        if skip_this_frame(self._static, STATIC_IN_A_ROW):
             self._static += 1  # a still camera: keep the last measured image, measure later
             self.skipped += 1
             return IDENTITY.copy()
@@ -151,8 +156,7 @@ class CameraMotionEstimator:
             self._pts = None
             self._static = 0
             return IDENTITY.copy()
-        streak = self._failed_in_a_row
-        if streak >= FAILED_IN_A_ROW and (streak - FAILED_IN_A_ROW) % RETRY_EVERY != RETRY_EVERY - 1:
+        if skip_this_frame(self._failed_in_a_row, FAILED_IN_A_ROW):
             small = None  # backing off after repeated failures
         elif self.method == "ecc":
             small = self._ecc(prev, grey)
@@ -166,7 +170,7 @@ class CameraMotionEstimator:
             return IDENTITY.copy()
         self._failed_in_a_row = 0
         affine = rescale_affine(small, self.scale)
-        h, w = frame.shape[:2]
+        h, w = np.shape(frame)[:2]
         self._static = self._static + 1 if corner_motion(affine, w, h) < STATIC_PX else 0
         return affine
 
