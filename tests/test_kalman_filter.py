@@ -183,6 +183,20 @@ def test_xywh_follows_width_changes_independently():
     assert out[3] - out[1] == pytest.approx(100, abs=0.5)
 
 
+def test_hold_size_zeroes_only_size_velocities_of_the_given_rows(kf):
+    """xyah: the height velocity (aspect rate too would be a shape change, kept as ByteTrack
+    does); xywh: width and height velocities. Centre velocities and other rows are untouched."""
+    mean, _ = kf.initiate(kf.measurement_from_xyxy(np.concatenate([box(100, 200), box(300, 50)])))
+    mean[:, kf.ndim:] = np.arange(1.0, 1.0 + kf.ndim)
+    before = mean.copy()
+    kf.hold_size(mean, np.array([True, False]))
+    size = {"xyah": [7], "xywh": [6, 7]}[kf.name]
+    np.testing.assert_array_equal(mean[0, size], 0.0)
+    keep = [d for d in range(8) if d not in size]
+    np.testing.assert_array_equal(mean[0, keep], before[0, keep])
+    np.testing.assert_array_equal(mean[1], before[1])
+
+
 def test_warp_moves_state_and_covariance(kf):
     """A translation+zoom affine moves the centre exactly, scales sizes and velocities, and
     transforms the covariance as T P T^T (it stays symmetric positive definite)."""

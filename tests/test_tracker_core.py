@@ -144,6 +144,27 @@ def test_tracker_lost_then_deleted_after_max_age():
     assert tracker.tracks == []
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_lost_track_keeps_its_size_but_not_its_place(keep):
+    """A person walking towards the camera grows; once unmatched, the prediction keeps moving
+    the centre but (lost_keep_size) no longer grows the box, which would reach over neighbours."""
+    tracker = build_tracker({"strategy": "sort", "kalman_filter": "xywh", "lost_keep_size": keep})
+    for t in range(20):
+        b = box_at(100 + 5 * t, 200)
+        grow = 1.0 + 0.02 * t
+        tracker.update(dets([[b[0], b[1] - 50 * (grow - 1), b[2], b[3] + 50 * (grow - 1)]]))
+    s0 = tracker.update(Detections.empty())
+    h0 = s0.boxes[0, 3] - s0.boxes[0, 1]
+    for _ in range(5):
+        s = tracker.update(Detections.empty())
+    h = s.boxes[0, 3] - s.boxes[0, 1]
+    assert (s.boxes[0, 0] + s.boxes[0, 2]) / 2 == pytest.approx(195 + 5 * 6, abs=2.0)
+    if keep:
+        assert h == pytest.approx(h0, abs=1e-6)
+    else:
+        assert h > h0 + 5 * 1.5  # still growing at ~2 px/frame
+
+
 def test_report_lost_false_reports_only_updated_tracks():
     tracker = build_tracker({"strategy": "sort", "report_lost": False, "n_init": 1})
     tracker.update(dets([box_at(100, 200), box_at(400, 200)]))

@@ -192,6 +192,14 @@ class ConstantVelocityKalmanFilter:
     # Measurement dims that are box sizes (scaled by the zoom of a camera-motion warp).
     _size_dims: tuple[int, ...] = ()
 
+    def hold_size(self, mean: np.ndarray, rows: np.ndarray) -> None:
+        """Zero the box-size velocities of ``rows`` in place, so their predicted boxes keep
+        their size (ByteTrack's and BoT-SORT's rule for lost tracks: a size trend extrapolated
+        over a gap grows or shrinks the box onto the wrong person)."""
+        n = self.ndim
+        for d in self._size_dims:
+            mean[rows, n + d] = 0.0
+
     def warp_matrix(self, affine: np.ndarray) -> np.ndarray:
         """(2n, 2n) linear part of a 2x3 image affine acting on the state.
 

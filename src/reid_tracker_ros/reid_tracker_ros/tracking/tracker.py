@@ -250,6 +250,10 @@ class Tracker:
                 self.cmc.observe(frame)
         self.camera_motion = camera_motion
         if self.tracks:
+            if self.config.lost_keep_size:
+                missed = np.fromiter((t.frames_since_update > 0 for t in self.tracks), bool, len(self.tracks))
+                if missed.any():
+                    self.kf.hold_size(self.mean, missed)
             for _ in range(min(int(steps), self.config.max_age + 1)):
                 self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
             for t in self.tracks:
