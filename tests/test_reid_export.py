@@ -69,7 +69,7 @@ def test_tensorrt_export_without_tensorrt_says_why(model, tmp_path):
 def test_default_model_is_the_shipped_trained_model():
     path = shipped_model_path()
     meta = read_metadata(path)
-    assert meta.trained and meta.format == "onnx" and meta.name == "reid-mobilenetv2-dr"
+    assert meta.trained and meta.format == "onnx" and meta.name == "reid-mobilenetv2-dr2k"
     assert model_path_for("default") == path and model_path_for("none") is None
     emb = resolve_embedder("default", device="cpu")
     assert emb.feature_dim == meta.feature_dim and emb.name == meta.name

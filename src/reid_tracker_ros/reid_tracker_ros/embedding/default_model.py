@@ -20,7 +20,7 @@ from .backends import Embedder, load_embedder
 from .metadata import metadata_path
 from .tiny_model import TINY_MODEL_NAME, export_tiny_model
 
-DEFAULT_MODEL_FILE = "reid_mobilenetv2_dr.onnx"
+DEFAULT_MODEL_FILE = "reid_mobilenetv2_dr2k.onnx"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
