@@ -25,6 +25,11 @@ from .reentry import ReentryGallery
 from .track import Track, warp_tracks
 
 
+def frames_since_update(tracks: list[Track]) -> np.ndarray:
+    """(M,) frames since each track's last match, one array for vectorised masks."""
+    return np.fromiter((t.frames_since_update for t in tracks), np.int64, len(tracks))
+
+
 class FrameContext:
     """Everything association stages may read for one frame; derived arrays are computed lazily once.
 
@@ -68,7 +73,7 @@ class FrameContext:
 
     @cached_property
     def frames_since_update(self) -> np.ndarray:
-        return np.fromiter((t.frames_since_update for t in self.tracks), np.int64, len(self.tracks))
+        return frames_since_update(self.tracks)
 
     @cached_property
     def confirmed(self) -> np.ndarray:
@@ -250,10 +255,8 @@ class Tracker:
                 self.cmc.observe(frame)
         self.camera_motion = camera_motion
         if self.tracks:
-            if self.config.lost_keep_size:
-                missed = np.fromiter((t.frames_since_update > 0 for t in self.tracks), bool, len(self.tracks))
-                if missed.any():
-                    self.kf.hold_size(self.mean, missed)
+            if self.config.lost_keep_size:  # unmatched in the last frame: predicted at constant size
+                self.kf.hold_size(self.mean, frames_since_update(self.tracks) > 0)
             for _ in range(min(int(steps), self.config.max_age + 1)):
                 self.mean, self.covariance = self.kf.predict(self.mean, self.covariance)
             for t in self.tracks:
@@ -321,8 +324,7 @@ class Tracker:
         frames is rewound to its last correction and filtered along a straight virtual path of
         observations to the new one, so the velocity reflects where the target really went
         instead of the drift accumulated while it was unobserved."""
-        gaps = np.fromiter((self.tracks[r].frames_since_update for r in rows.tolist()), np.int64,
-                           len(rows))
+        gaps = frames_since_update([self.tracks[r] for r in rows.tolist()])
         for g in np.unique(gaps[gaps >= 2]).tolist():
             sel = gaps == g
             r = rows[sel]
@@ -439,7 +441,7 @@ class Tracker:
             states=np.fromiter((int(t.state) for t in tracks), np.uint8, n),
             ages=np.fromiter((t.age for t in tracks), np.int64, n),
             hits=np.fromiter((t.hits for t in tracks), np.int64, n),
-            frames_since_update=np.fromiter((t.frames_since_update for t in tracks), np.int64, n),
+            frames_since_update=frames_since_update(tracks),
             velocities=self.kf.velocity(mean),
         )
 
