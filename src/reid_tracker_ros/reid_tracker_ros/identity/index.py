@@ -1,0 +1,116 @@
+"""Nearest-prototype search over the identity gallery, exact when small, indexed when large.
+
+The gallery's prototypes live in one (capacity, D) float32 matrix. Up to ``index_from`` stored
+identities a query is one matrix product over the used rows (exact). Beyond that, reading the
+whole matrix per query is bound by memory bandwidth (100k x 1280 floats is 512 MB), so an
+inverted-file index (faiss ``IndexIVFFlat`` on inner products, when faiss-cpu is installed)
+proposes ``candidates`` rows per query from ``nprobe`` of its cells, and those are re-scored
+exactly from the matrix. Without faiss the search stays exact and linear.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:  # optional: brute force without it
+    import faiss  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the install
+    faiss = None
+
+HAVE_FAISS = faiss is not None
+
+
+class PrototypeIndex:
+    """Top-k rows of a prototype matrix by inner product (unit rows: cosine similarity).
+
+    ``matrix`` is owned by the caller (:class:`~.gallery.IdentityGallery`) and may be replaced
+    when it grows; rows are updated through :meth:`set_row` / :meth:`clear_row` so the index
+    follows. Rows not in use must be all-zero (they then never rank above a real match).
+    """
+
+    def __init__(self, dim: int, index_from: int = 20000, nprobe: int = 16, candidates: int = 64,
+                 use_faiss: bool | None = None) -> None:
+        if index_from < 1 or nprobe < 1 or candidates < 1:
+            raise ValueError(f"index_from, nprobe and candidates must be >= 1, got {index_from}, {nprobe}, "
+                             f"{candidates}")
+        if use_faiss and not HAVE_FAISS:
+            raise ValueError("use_faiss=True but faiss is not installed (pip install faiss-cpu)")
+        self.dim = int(dim)
+        self.index_from = int(index_from)
+        self.nprobe = int(nprobe)
+        self.candidates = int(candidates)
+        self.use_faiss = HAVE_FAISS if use_faiss is None else bool(use_faiss)
+        self._ivf = None  # faiss index over the rows in use, built once the gallery is large
+        self._trained_at = 0  # rows in use when the IVF was trained (retrained at 4x)
+        self._dirty: set[int] = set()  # rows changed since the IVF last saw them
+
+    @property
+    def indexed(self) -> bool:
+        return self._ivf is not None
+
+    def set_row(self, row: int) -> None:
+        if self._ivf is not None:
+            self._dirty.add(int(row))
+
+    def clear_row(self, row: int) -> None:
+        if self._ivf is not None:
+            self._dirty.add(int(row))
+
+    def _sync(self, matrix: np.ndarray, used: np.ndarray) -> None:
+        """Build, retrain or update the IVF so it matches ``matrix[used]``."""
+        n = int(used.sum())
+        if not self.use_faiss or n < self.index_from:
+            self._ivf, self._dirty = None, set()
+            return
+        if self._ivf is None or n > 4 * self._trained_at:
+            rows = np.flatnonzero(used)
+            nlist = int(min(4096, max(16, 4 * math.sqrt(n))))
+            quantizer = faiss.IndexFlatIP(self.dim)
+            ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = rows if n <= 50 * nlist else np.random.default_rng(0).choice(rows, 50 * nlist, replace=False)
+            ivf.train(np.ascontiguousarray(matrix[sample]))
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # fast remove_ids for updates
+            ivf.add_with_ids(np.ascontiguousarray(matrix[rows]), rows.astype(np.int64))
+            self._ivf, self._trained_at, self._dirty = ivf, n, set()
+            return
+        if self._dirty:
+            dirty = np.fromiter(self._dirty, np.int64, len(self._dirty))
+            self._ivf.remove_ids(dirty)
+            keep = dirty[used[dirty]]
+            if len(keep):
+                self._ivf.add_with_ids(np.ascontiguousarray(matrix[keep]), keep)
+            self._dirty = set()
+
+    def search(self, matrix: np.ndarray, used: np.ndarray, queries: np.ndarray, k: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows (Q, k) int64, similarity (Q, k) float32)``, best first; -1 / -inf pad rows
+        when fewer than ``k`` are in use. ``queries``: (Q, D) unit rows."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        q = len(queries)
+        rows_out = np.full((q, k), -1, np.int64)
+        sims_out = np.full((q, k), -np.inf, np.float32)
+        n_rows = len(used)
+        if q == 0 or n_rows == 0 or not used.any():
+            return rows_out, sims_out
+        self._sync(matrix, used)
+        if self._ivf is None:
+            sims = queries @ matrix[:n_rows].T  # (Q, n_rows); unused rows are zero
+            sims[:, ~used] = -np.inf
+            cand = None
+        else:
+            self._ivf.nprobe = self.nprobe
+            _, cand = self._ivf.search(queries, max(self.candidates, k))
+            safe = np.where(cand < 0, 0, cand)
+            sims = np.einsum("qd,qkd->qk", queries, matrix[safe])  # exact re-score
+            sims[cand < 0] = -np.inf
+        kk = min(k, sims.shape[1])
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top_sims = np.take_along_axis(top_sims, order, axis=1)
+        rows = top if cand is None else np.take_along_axis(cand, top, axis=1)
+        rows = np.where(np.isfinite(top_sims), rows, -1)
+        rows_out[:, :kk], sims_out[:, :kk] = rows, top_sims
+        return rows_out, sims_out

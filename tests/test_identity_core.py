@@ -1,0 +1,245 @@
+"""The identity node's pure core: gallery bounds, vectorised/indexed lookup, cross-camera
+assignment, restarts and atomic saving (no ROS)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from reid_tracker_ros.identity import (HAVE_FAISS, IdentityAssigner, IdentityConfig, IdentityGallery, TrackSummary,
+                                       load, save_atomic)
+
+DIM = 32
+
+
+def people(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def views(person: np.ndarray, k: int, noise: float, seed: int, cast: np.ndarray | None = None) -> np.ndarray:
+    """k noisy views of a person; ``cast`` a camera's common shift of every view."""
+    rng = np.random.default_rng(seed)
+    v = person[None] + noise * rng.normal(size=(k, DIM)).astype(np.float32) / np.sqrt(DIM)
+    if cast is not None:
+        v = v + cast[None]
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_search_finds_the_nearest_identity_and_pads():
+    g = IdentityGallery(DIM)
+    p = people(5)
+    ids = [g.add(views(p[i], 3, 0.1, i), stamp=0.0) for i in range(5)]
+    gids, dist = g.search(views(p[3], 1, 0.1, 99), k=8)
+    assert gids[0, 0] == ids[3] and dist[0, 0] < 0.05
+    assert (gids[0, 5:] == 0).all() and np.isinf(dist[0, 5:]).all()  # only 5 stored
+    with pytest.raises(ValueError, match=r"\(Q, 32\)"):
+        g.search(np.zeros((1, DIM + 1)))
+
+
+@pytest.mark.skipif(not HAVE_FAISS, reason="faiss-cpu not installed (requirements.txt installs it)")
+def test_indexed_search_agrees_with_exact_search_and_follows_updates():
+    exact = IdentityGallery(DIM, index_from=10 ** 9)
+    indexed = IdentityGallery(DIM, index_from=100)
+    p = people(600, seed=1)
+    for i in range(600):
+        f = views(p[i], 2, 0.05, i)
+        exact.add(f, 0.0)
+        indexed.add(f, 0.0)
+    q = views(p[:50], 1, 0.05, 7) if False else np.stack([views(p[i], 1, 0.05, 1000 + i)[0] for i in range(50)])
+    ge, _ = exact.search(q, 1)
+    gi, _ = indexed.search(q, 1)
+    assert indexed.index.indexed
+    assert (ge[:, 0] == gi[:, 0]).mean() >= 0.95
+    # an update moves an identity's prototype; a forgotten one is never returned again
+    indexed.forget(int(gi[0, 0]))
+    gi2, _ = indexed.search(q[:1], 3)
+    assert int(gi[0, 0]) not in gi2[0].tolist()
+
+
+def test_exemplars_are_bounded_and_keep_the_newest_view():
+    g = IdentityGallery(DIM, exemplars=3)
+    p = people(2)
+    gid = g.add(views(p[0], 3, 0.1, 0), 0.0)
+    g.update(gid, p[1], 1.0, "cam2")
+    info = g.info(gid)
+    assert info.exemplars == 3 and info.cameras == ("cam2",) and info.last_seen == 1.0
+    stored = g.state()["exemplars"][0].astype(np.float32)
+    assert np.max(stored @ p[1]) > 0.99
+
+
+def test_retention_and_capacity_forget_anonymous_identities_first():
+    g = IdentityGallery(DIM, max_identities=3, retention_s=10.0)
+    p = people(5)
+    a = g.add(p[0], 0.0)
+    named = g.add(p[1], 0.0, name="alice")
+    c = g.add(p[2], 5.0)
+    d = g.add(p[3], 6.0)  # full: the least recently seen anonymous (a) goes
+    assert a not in g and named in g and c in g and d in g
+    assert sorted(g.expire(now=15.5)) == [c]  # 10.5 s unseen; alice is named and stays
+    assert named in g and d in g
+    assert g.forget(named) and named not in g and not g.forget(named)
+
+
+def test_gallery_state_round_trip():
+    g = IdentityGallery(DIM)
+    p = people(3)
+    for i in range(3):
+        g.add(views(p[i], 2, 0.1, i), float(i), camera=f"cam{i}", name="bob" if i == 1 else "")
+    g2 = IdentityGallery.from_state(g.state())
+    assert [i.__dict__ for i in g2.identities()] == [i.__dict__ for i in g.identities()]
+    assert g2.next_id == g.next_id == 4
+    q = views(p[2], 1, 0.1, 50)
+    np.testing.assert_allclose(g2.search(q, 2)[1], g.search(q, 2)[1], atol=1e-6)
+
+
+def _assigner(**kw) -> IdentityAssigner:
+    return IdentityAssigner(IdentityConfig(**{"threshold": 0.3, "min_features": 2, **kw}), DIM)
+
+
+def test_people_keep_their_global_id_across_cameras_with_a_colour_cast():
+    a = _assigner()
+    p = people(4, seed=3)
+    cast = 0.15 * people(1, seed=9)[0]
+    first = {}
+    for frame in range(3):
+        out = a.assign("cam1", "s1", float(frame), [TrackSummary(i + 1, views(p[i], 1, 0.2, 10 * frame + i))
+                                                    for i in range(4)])
+        if frame == 0:
+            assert set(out.values()) == {0}  # one feature each: not enough yet
+    first = out
+    assert sorted(first.values()) == [1, 2, 3, 4]
+    # the same people later in camera 2 (other track ids, other order, a colour cast)
+    for frame in range(2):
+        out = a.assign("cam2", "s1", 10.0 + frame, [TrackSummary(20 + i, views(p[i], 1, 0.2, 500 + 10 * frame + i, cast))
+                                                     for i in (2, 0, 3)])
+    assert out == {22: first[3], 20: first[1], 23: first[4]}
+    assert a.created == 4 and a.linked == 3
+    # a stranger gets a new id
+    stranger = people(1, seed=77)[0]
+    for frame in range(2):
+        out = a.assign("cam2", "s1", 12.0 + frame, [TrackSummary(30, views(stranger, 1, 0.2, frame))])
+    assert out[30] == 5
+
+
+def test_one_identity_is_one_track_per_camera():
+    a = _assigner()
+    p = people(1, seed=4)
+    a.assign("cam1", "s", 0.0, [TrackSummary(1, views(p[0], 2, 0.1, 1))])
+    # a second track of the same person in the same camera while the first is alive: new id
+    out = a.assign("cam1", "s", 1.0, [TrackSummary(1, views(p[0], 1, 0.1, 2)), TrackSummary(2, views(p[0], 2, 0.1, 3))])
+    assert out[1] == 1 and out[2] == 2
+    # once track 1 has ended, a new track of that person takes id 1 back (re-entry)
+    a.forget(2)
+    out = a.assign("cam1", "s", 9.0, [TrackSummary(7, views(p[0], 2, 0.1, 4))])
+    assert out == {7: 1}
+
+
+def test_a_tracker_restart_keeps_the_global_ids():
+    a = _assigner()
+    p = people(3, seed=5)
+    a.assign("cam1", "run-1", 0.0, [TrackSummary(i + 1, views(p[i], 2, 0.2, i)) for i in range(3)])
+    before = a.mapping("cam1")
+    # the tracker restarts: ids start again at 1, in another order; a new session
+    out = a.assign("cam1", "run-2", 5.0, [TrackSummary(i + 1, views(p[2 - i], 2, 0.2, 40 + i)) for i in range(3)])
+    assert out == {1: before[3], 2: before[2], 3: before[1]}
+
+
+def test_identity_node_restart_from_saved_state(tmp_path):
+    cfg = IdentityConfig(threshold=0.3, min_features=2)
+    a = IdentityAssigner(cfg, DIM)
+    p = people(2, seed=6)
+    a.assign("cam1", "s", 0.0, [TrackSummary(i + 1, views(p[i], 2, 0.2, i)) for i in range(2)])
+    a.enrol("carol", views(people(1, seed=8)[0], 3, 0.1, 3), 0.0)
+    path = save_atomic(tmp_path / "gallery.npz", a.state())
+    b = IdentityAssigner.from_state(cfg, load(path))
+    assert b.mapping("cam1") == a.mapping("cam1")
+    assert b.gallery.gid_by_name("carol") == a.gallery.gid_by_name("carol") == 3
+    assert b.assign("cam1", "s", 1.0, [TrackSummary(1, views(p[0], 1, 0.2, 9))]) == {1: 1}
+    # a new identity after the restart gets a fresh id, never a reused one
+    out = b.assign("cam2", "t", 2.0, [TrackSummary(5, views(people(1, seed=11)[0], 2, 0.2, 1))])
+    assert out == {5: 4}
+
+
+def test_forgetting_unlinks_and_enrolment_names_a_person():
+    a = _assigner()
+    p = people(1, seed=12)
+    gid = a.enrol("dave", views(p[0], 4, 0.1, 0), 0.0)
+    out = a.assign("cam1", "s", 1.0, [TrackSummary(3, views(p[0], 2, 0.2, 1))])
+    assert out == {3: gid} and a.gallery.name(gid) == "dave"
+    assert a.forget(gid)
+    out = a.assign("cam1", "s", 2.0, [TrackSummary(3, views(p[0], 2, 0.2, 2))])
+    assert out[3] not in (0, gid)  # collected afresh and enrolled anonymously under a new id
+    with pytest.raises(ValueError, match="name"):
+        a.enrol("", p, 0.0)
+
+
+def test_bad_config_names_the_field():
+    with pytest.raises(ValueError, match="threshold"):
+        IdentityConfig(threshold=3.0)
+    with pytest.raises(ValueError, match="min_features"):
+        IdentityConfig(min_features=0)
+
+
+def test_save_failure_leaves_the_previous_gallery(tmp_path, monkeypatch):
+    path = tmp_path / "g.npz"
+    g = IdentityGallery(DIM)
+    g.add(people(1)[0], 0.0, name="erin")
+    save_atomic(path, g.state())
+
+    def broken(f, **kw):
+        f.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_atomic(path, g.state())
+    monkeypatch.undo()
+    assert IdentityGallery.from_state(load(path)).gid_by_name("erin") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["g.npz"]  # no temporary left behind
+
+
+def test_a_process_killed_while_saving_never_leaves_a_broken_file(tmp_path):
+    """SIGKILL a process that saves a large gallery in a loop, at several moments: every time
+    the file on disk loads (the previous or the new state)."""
+    path = tmp_path / "g.npz"
+    script = textwrap.dedent(f"""
+        import numpy as np, sys
+        from reid_tracker_ros.identity import IdentityGallery, save_atomic
+        g = IdentityGallery(256)
+        rng = np.random.default_rng(0)
+        for i in range(2000):
+            g.add(rng.normal(size=(4, 256)), float(i))
+        k = 0
+        while True:
+            g.add(rng.normal(size=(1, 256)), float(k))
+            save_atomic({str(path)!r}, g.state())
+            k += 1
+            print(k, flush=True)
+    """)
+    for delay in (0.9, 1.3, 1.7):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            assert proc.stdout.readline().strip() == "1"  # at least one save done
+            time.sleep(delay)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        state = load(path)
+        assert len(state["global_ids"]) > 2000
+        assert IdentityGallery.from_state(state).dim == 256
+
+
+def test_load_names_a_broken_file(tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="broken.npz"):
+        load(bad)
