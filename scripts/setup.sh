@@ -81,7 +81,7 @@ fi
 # symlinked, so editing it needs no rebuild).
 mkdir -p log
 build_hash=$(hash_of $(find src -name package.xml -o -name setup.py -o -name setup.cfg \
-  -o -name CMakeLists.txt -o -name '*.msg' | sort) $(find launch config -maxdepth 2 -type f | sort))
+  -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' | sort) $(find launch config -maxdepth 2 -type f | sort))
 if [ "$(cat .venv/.build-stamp 2>/dev/null)" != "$build_hash" ] || [ ! -f install/local_setup.bash ]; then
   echo "setup: colcon build (reid_msgs, reid_tracker_ros, reid_training)"
   (

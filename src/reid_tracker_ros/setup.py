@@ -31,6 +31,7 @@ setup(
             "detector_node = reid_tracker_ros.nodes.detector_node:main",
             "embedder_node = reid_tracker_ros.nodes.embedder_node:main",
             "tracker_node = reid_tracker_ros.nodes.tracker_node:main",
+            "identity_node = reid_tracker_ros.nodes.identity_node:main",
             "source_node = reid_tracker_ros.nodes.source_node:main",
             "visualizer_node = reid_tracker_ros.nodes.visualizer_node:main",
             "demo_video = reid_tracker_ros.tools.demo_video:main",

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from .identity.assign import RANGES as IDENTITY_RANGES
 from .paths import config_path
 from .tracking.config import RANGES, STRATEGY_PARAMETER, preset_config, strategy_names
 
@@ -121,6 +122,38 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
                   "'sensor_data' or 'reliable'", choices=("sensor_data", "reliable")),
         ParamSpec("image_transport", str, "as for the embedder: 'compressed' reads the detector's decoded "
                   "frames ('image_decoded') for camera-motion compensation", choices=("raw", "compressed")),
+        ParamSpec("identity", bool, "take part in global identities: publish summaries of the confirmed tracks "
+                  "(a few features each) to the identity node and fill Track.global_id from its answers "
+                  "(false: no global ids, as without an identity node)"),
+        ParamSpec("camera_name", str, "this camera's name for the identity node ('': the node's namespace)"),
+        ParamSpec("identity_period", int, "frames between two summaries", 1, 1000),
+        ParamSpec("identity_features", int, "newest features per track in one summary", 1, 64),
+        _DEPTH, _AUTOSTART, _DIAG,
+    ],
+    "identity": [
+        ParamSpec("threshold", float, "largest cosine distance between a track's mean feature and an "
+                  "identity's prototype for the track to take that identity's global id",
+                  *IDENTITY_RANGES["threshold"], dynamic=True),
+        ParamSpec("min_features", int, "features a track must have sent before it is given a global id",
+                  *IDENTITY_RANGES["min_features"], dynamic=True),
+        ParamSpec("min_quality", float, "features of tracks whose last detection scored lower are not "
+                  "stored", *IDENTITY_RANGES["min_quality"], dynamic=True),
+        ParamSpec("exemplars", int, "features kept per identity", *IDENTITY_RANGES["exemplars"]),
+        ParamSpec("max_identities", int, "identities kept in total (the least recently seen anonymous "
+                  "one goes first)", *IDENTITY_RANGES["max_identities"]),
+        ParamSpec("retention_s", float, "an anonymous identity not seen this long is forgotten [s]; named "
+                  "(enrolled) ones stay until forgotten", *IDENTITY_RANGES["retention_s"]),
+        ParamSpec("index_from", int, "stored identities from which an inverted-file index (faiss) "
+                  "proposes candidates instead of an exact search over all", *IDENTITY_RANGES["index_from"]),
+        ParamSpec("candidates", int, "nearest identities considered per track", *IDENTITY_RANGES["candidates"]),
+        ParamSpec("gallery_path", str, "file the gallery is loaded from at start and saved to (atomically); "
+                  "'': kept in memory only"),
+        ParamSpec("save_period_s", float, "seconds between saves when the gallery changed (it is also "
+                  "saved at shutdown)", 0.1, 86400.0),
+        ParamSpec("model", str, "ReID model used to enrol people from crops: as the embedder's 'model' "
+                  "(must be the embedder's, so features compare)"),
+        ParamSpec("device", str, "device for enrolment crops, as the embedder's", choices=("auto", "cpu",
+                  "openvino", "cuda")),
         _DEPTH, _AUTOSTART, _DIAG,
     ],
     "source": [

@@ -15,7 +15,7 @@ Topics (relative names resolve inside the launch namespace)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import check_config_files, load_node_parameters
@@ -34,6 +34,12 @@ class NodeSpec:
     param_files: tuple[str, ...]
     overrides: dict = field(default_factory=dict)  # parameters set on top of the files
     remappings: tuple[tuple[str, str], ...] = ()
+    namespace: str = ""  # e.g. "cam1": relative topics resolve under /cam1 (several cameras)
+
+    @property
+    def key(self) -> str:
+        """Unique within a graph: the name, after the namespace when there is one."""
+        return f"{self.namespace.strip('/')}.{self.name}" if self.namespace else self.name
 
 
 def pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
@@ -143,6 +149,46 @@ def camera_pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",
     return specs
 
 
+IDENTITY_NODE = NodeSpec("identity", "identity_node", f"{PACKAGE}.nodes.identity_node", ())
+
+
+def identity_spec(config_files: list[str] | tuple[str, ...] = ("default.yaml",), overrides: dict | None = None
+                  ) -> NodeSpec:
+    """The one identity node of a multi-camera graph (global ids; outside every namespace)."""
+    default = config_path("default.yaml")
+    files = tuple([str(default)] + [str(config_path(f)) for f in config_files if config_path(f) != default])
+    check_config_files(list(files))
+    return replace(IDENTITY_NODE, param_files=files, overrides=dict(overrides or {}))
+
+
+def multicam_pipeline(cameras: list[str], config_files: list[str] | tuple[str, ...] = ("default.yaml",),
+                      image_topic: str = "image_raw", sources: list[str] | None = None,
+                      with_visualizer: bool = True, identity_overrides: dict | None = None,
+                      **pipeline_kwargs) -> list[NodeSpec]:
+    """One camera pipeline per name in ``cameras``, each in the namespace of that name (its
+    image is ``/<camera>/<image_topic>`` for a relative ``image_topic``), trackers with
+    ``identity: true``, plus one identity node. ``sources``: a video/folder/webcam per camera
+    (source nodes), else camera drivers publish the images. ``pipeline_kwargs`` go to
+    :func:`pipeline` (detector_backend, tracker, embedder_model, public_detections_topic)."""
+    if not cameras or len(set(cameras)) != len(cameras) or not all(c and c.isidentifier() for c in cameras):
+        raise ValueError(f"cameras must be distinct names (letters, digits, _), got {cameras}")
+    if sources and len(sources) != len(cameras):
+        raise ValueError(f"{len(sources)} sources for {len(cameras)} cameras: give one per camera or none")
+    pipeline_kwargs.setdefault("public_detections_topic", PUBLIC_DETECTIONS)  # per camera: relative
+    specs: list[NodeSpec] = []
+    for k, cam in enumerate(cameras):
+        camera = (camera_pipeline(config_files, image_topic=image_topic, camera_info_topic="camera_info",
+                                  source=sources[k] if sources else None, **pipeline_kwargs) if with_visualizer
+                  else pipeline(config_files, image_topic=image_topic, **pipeline_kwargs))
+        for spec in camera:
+            overrides = dict(spec.overrides)
+            if spec.name == "tracker":
+                overrides.update(identity=True, camera_name=cam)
+            specs.append(replace(spec, namespace=cam, overrides=overrides))
+    specs.append(identity_spec(config_files, identity_overrides))
+    return specs
+
+
 def rviz_config_path() -> Path:
     """config/reid_tracker.rviz: the annotated image, the markers and the poses."""
     return package_share_dir() / "config" / RVIZ_CONFIG
@@ -165,7 +211,8 @@ def camera_tf_arguments(config_files: list[str] | tuple[str, ...] = ("default.ya
 def launch_node_kwargs(spec: NodeSpec) -> dict:
     """Keyword arguments of a launch_ros Node action for a spec (the runner's ros_arguments
     produce the same command line)."""
-    return {"package": PACKAGE, "executable": spec.executable, "name": spec.name, "output": "screen",
+    return {"package": PACKAGE, "executable": spec.executable, "name": spec.name, "namespace": spec.namespace,
+            "output": "screen",
             "parameters": list(spec.param_files) + ([dict(spec.overrides)] if spec.overrides else []),
             "remappings": list(spec.remappings)}
 

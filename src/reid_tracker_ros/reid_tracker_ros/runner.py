@@ -22,6 +22,8 @@ from .topics import DEFAULT_IMAGE_TOPIC
 def ros_arguments(spec: NodeSpec) -> list[str]:
     """The --ros-args a launch_ros Node action would produce for this spec."""
     args = ["--ros-args", "-r", f"__node:={spec.name}"]
+    if spec.namespace:
+        args += ["-r", f"__ns:=/{spec.namespace.strip('/')}"]
     for f in spec.param_files:
         args += ["--params-file", f]
     for key, value in spec.overrides.items():
@@ -46,10 +48,10 @@ class GraphRunner:
     def start(self) -> "GraphRunner":
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self.specs:
-            log = open(self.log_dir / f"{spec.name}.log", "w")
-            self._logs[spec.name] = log
+            log = open(self.log_dir / f"{spec.key}.log", "w")
+            self._logs[spec.key] = log
             cmd = [sys.executable, "-u", "-m", spec.module, *ros_arguments(spec)]
-            self.procs[spec.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+            self.procs[spec.key] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                                      start_new_session=True)
         return self
 

@@ -16,6 +16,10 @@ PUBLIC_DETECTIONS = "public_detections"  # detector backend 'public' relays thes
 DETECTIONS = "detections"  # reid_msgs/DetectionArray
 EMBEDDED_DETECTIONS = "embedded_detections"  # reid_msgs/EmbeddedDetectionArray
 TRACKS = "tracks"  # reid_msgs/TrackArray
+# identity node (absolute: every camera's tracker talks to the one identity node)
+IDENTITY_SUMMARIES = "/identity/track_summaries"  # reid_msgs/TrackSummaryArray, from each tracker
+IDENTITY_ASSIGNMENTS = "/identity/assignments"  # reid_msgs/IdentityAssignment, per summary
+IDENTITY_SERVICES = {"list": "/identity/list", "forget": "/identity/forget", "enrol": "/identity/enrol"}
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray from every node (the ROS convention)
 # the visualizer's outputs
 VISUALIZER_TOPICS = {"annotated_image": "tracks/annotated_image", "markers": "tracks/markers",

@@ -36,9 +36,23 @@ class TrackSummary:
     quality: float = 1.0
 
 
+# allowed values of the identity node's settings: the one place (the node's parameter schema
+# and IdentityConfig both check against these)
+RANGES: dict[str, tuple[float, float]] = {
+    "threshold": (0.0, 2.0),
+    "min_features": (1, 1000),
+    "min_quality": (-1e9, 1e9),
+    "exemplars": (1, 256),
+    "max_identities": (1, 10 ** 8),
+    "retention_s": (1e-3, 1e10),
+    "index_from": (1, 10 ** 9),
+    "candidates": (1, 1024),
+}
+
+
 @dataclass(frozen=True)
 class IdentityConfig:
-    """Parameters of the identity node's core (``config/default.yaml``, node ``identity``)."""
+    """Settings of the identity node's core (``config/default.yaml``, node ``identity``)."""
 
     threshold: float = 0.10     # max cosine distance from a track to an identity's prototype
     min_features: int = 3       # features a track sends before it is given a global id
@@ -50,13 +64,15 @@ class IdentityConfig:
     candidates: int = 8         # nearest identities considered per track
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 2.0:
-            raise ValueError(f"identity threshold must be a cosine distance in [0, 2], got {self.threshold}")
-        for name in ("min_features", "exemplars", "max_identities", "index_from", "candidates"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"identity {name} must be >= 1, got {getattr(self, name)}")
-        if not self.retention_s > 0:
-            raise ValueError(f"identity retention_s must be > 0, got {self.retention_s}")
+        for name, (lo, hi) in RANGES.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"identity {name} must be in [{lo:g}, {hi:g}], got {value}")
+
+    @classmethod
+    def from_parameters(cls, params: Mapping) -> "IdentityConfig":
+        """The fields of ``params`` (node parameters) that are settings of the core."""
+        return cls(**{k: params[k] for k in RANGES if k in params})
 
 
 @dataclass

@@ -2,25 +2,30 @@
 with the input's header, so evaluation can pair every frame). A lifecycle node over
 :mod:`reid_tracker_ros.tracking`; the motion-only fallback (embedder down or slow), the image
 input for camera-motion compensation and the PREDICTED answers to camera frames the detector
-did not answer in time (``prediction_budget_s``) are described in docs/nodes.md."""
+did not answer in time (``prediction_budget_s``) and the global ids from the identity node
+(``identity``) are described in docs/nodes.md."""
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from dataclasses import replace
 
-from reid_msgs.msg import DetectionArray, EmbeddedDetectionArray, Track, TrackArray
+from reid_msgs.msg import (DetectionArray, EmbeddedDetectionArray, IdentityAssignment, Track, TrackArray,
+                           TrackSummary, TrackSummaryArray)
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..fallback import MotionFallback
+from ..identity.summaries import SummaryCollector, new_session
 from ..ros.conversions import (detections_from_msg_list, embeddings_from_msg, image_to_rgb, sanitize_detections,
-                               stamp_to_ns, track_msgs_from)
+                               stamp_to_ns, summary_msgs_from, track_msgs_from)
 
 from ..ros.lifecycle import ManagedNode, message_info_value
 from ..ros.node_runtime import run_node
 from ..ros.qos import data_qos, image_qos
 from ..stamped_hold import StampedHold
 from ..stats import StampVerdict
-from ..topics import DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IMAGE, TRACKS, tracker_image_input
+from ..topics import (DECODED_IMAGE, DETECTIONS, EMBEDDED_DETECTIONS, IDENTITY_ASSIGNMENTS, IDENTITY_SUMMARIES, IMAGE,
+                      TRACKS, tracker_image_input)
 from ..tracking import FrameDeadlines, StepClock, Tracker, config_from_parameters, predicted_snapshot
 
 FRAME_CACHE = 8  # images kept for camera-motion compensation until their detections come
@@ -52,6 +57,12 @@ class TrackerNode(ManagedNode):
         self._steps = StepClock()
         self.frames_predicted = 0
         self._size = (0, 0)  # the camera's image size, for predictions of frames seen only compressed
+        # identity node (parameter 'identity'): summaries out, global ids in
+        self._summaries: SummaryCollector | None = None
+        self._summary_pub = None
+        self._camera = ""
+        self._session = ""
+        self._global_ids: dict[int, int] = {}  # track id -> global id, from the identity node
         super().__init__("tracker")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -71,6 +82,12 @@ class TrackerNode(ManagedNode):
                             if self._frames is not None and self._deadlines is None
                             and p["image_qos"] == "reliable" else None)
         self._steps.reset()
+        if p["identity"]:
+            self._summaries = SummaryCollector(p["identity_period"], p["identity_features"])
+            self._summary_pub = self.make_publisher(TrackSummaryArray, IDENTITY_SUMMARIES, data_qos(p["queue_depth"]))
+            self._camera = p["camera_name"] or self.get_namespace().strip("/") or self.get_name()
+            self._session = new_session()
+            self._global_ids = {}
         self.get_logger().info(f"tracker ready: {p['tracker']}" + (
             f", motion-only fallback after {timeout:g} s without features" if timeout > 0 else ""))
 
@@ -107,6 +124,9 @@ class TrackerNode(ManagedNode):
         if self._image_wait is not None:
             self._image_wait.clear()
             inputs.append(self.create_timer(0.05, self.on_image_wait_timer))
+        if self._summaries is not None:
+            inputs.append(self.create_subscription(IdentityAssignment, IDENTITY_ASSIGNMENTS, self.on_assignment,
+                                                   data_qos(self.params["queue_depth"])))
         return inputs
 
     def release_resources(self) -> None:
@@ -116,6 +136,9 @@ class TrackerNode(ManagedNode):
         self.tracker = None
         self.pub = None
         self.fallback = None
+        self._summaries = None
+        self._summary_pub = None
+        self._global_ids = {}
 
     def on_parameters(self, changes: dict) -> None:
         if self.tracker is not None:
@@ -131,6 +154,10 @@ class TrackerNode(ManagedNode):
         if self._image_wait is not None:
             self._image_wait.clear()
         self._steps.reset()
+        if self._summaries is not None:  # track ids start again: a new session for the identity node
+            self._summaries.clear()
+            self._session = new_session()
+            self._global_ids = {}
 
     def diagnostic_values(self) -> list[tuple[str, str]]:
         p = self.params
@@ -149,12 +176,21 @@ class TrackerNode(ManagedNode):
         if self._frames is not None:
             values += [("camera_motion", str(self.tracker.config.cmc)),
                        ("frames_without_image", str(self.frames_without_image))]
+        if self._summaries is not None:
+            values += [("camera_name", self._camera), ("identity_session", self._session),
+                       ("global_ids", str(sum(1 for g in self._global_ids.values() if g)))]
         if self._motion_only_run >= 3:
             self.warn_now(f"no appearance features for the last {self._motion_only_run} frames: tracking on "
                           "motion only (embedder down or behind?)")
         return values
 
     # -- inputs ------------------------------------------------------------------------------
+    def on_assignment(self, msg: IdentityAssignment) -> None:
+        """The identity node's global ids for the tracks of our latest summary."""
+        if msg.camera != self._camera or msg.session != self._session:
+            return  # another camera's, or from before our restart
+        self._global_ids = {int(t): int(g) for t, g in zip(msg.track_ids, msg.global_ids) if g}
+
     def on_embedded(self, msg: EmbeddedDetectionArray, info) -> None:
         self.stats.on_input(self.now_s(), "embedded_detections",
                             message_info_value(info, "publication_sequence_number"))
@@ -215,7 +251,7 @@ class TrackerNode(ManagedNode):
         snapshot = predicted_snapshot(self.tracker, self._steps.steps_to(pending.stamp))
         out = TrackArray(header=header, image_width=width, image_height=height, tracker=self.params["tracker"],
                          kind=TrackArray.PREDICTED)
-        out.tracks = track_msgs_from(snapshot, Track)
+        out.tracks = track_msgs_from(snapshot, Track, self._global_ids)
         out.processing_ms = (time.perf_counter() - started) * 1e3
         self.pub.publish(out)
         self.frames_predicted += 1
@@ -315,10 +351,23 @@ class TrackerNode(ManagedNode):
             self._size = (int(msg.image_width), int(msg.image_height))
         out = TrackArray(header=msg.header, image_width=msg.image_width, image_height=msg.image_height,
                          tracker=self.params["tracker"], kind=TrackArray.DETECTED)
-        out.tracks = track_msgs_from(snapshot, Track)
+        out.tracks = track_msgs_from(snapshot, Track, self._global_ids)
         out.processing_ms = (time.perf_counter() - started) * 1e3
         self.pub.publish(out)
         self.stats.on_output(self.now_s(), self.latency_ms(received_ns))
+        if self._summaries is not None:
+            self._publish_summaries(msg.header)
+
+    def _publish_summaries(self, header) -> None:
+        summaries = self._summaries.observe(self.tracker.tracks)
+        if summaries is None:
+            return
+        model, dim = self._features or ("", 0)
+        if not dim:  # motion only: alive tracks, no features
+            summaries = [replace(s, features=s.features[:0]) for s in summaries]
+        self._summary_pub.publish(TrackSummaryArray(
+            header=header, camera=self._camera, session=self._session, model_name=model, feature_dim=dim,
+            tracks=summary_msgs_from(summaries, TrackSummary)))
 
 
 def main(args: list[str] | None = None) -> int:

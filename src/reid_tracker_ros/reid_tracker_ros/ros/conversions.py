@@ -11,11 +11,13 @@ is a zero-copy view.
 from __future__ import annotations
 
 import array
+from collections.abc import Mapping
 
 import numpy as np
 
 from .. import images
 from ..images import ImageConversionError
+from ..identity.assign import TrackSummary
 from ..types import Detections, TrackSnapshot, tlwh_to_xyxy, valid_box_mask, xyxy_to_tlwh
 
 def uint8_array(data: bytes) -> array.array:
@@ -122,8 +124,9 @@ def embeddings_from_msg(msg) -> np.ndarray | None:
     return flat.reshape(n, dim)
 
 
-def track_msgs_from(snapshot: TrackSnapshot, msg_type) -> list:
-    """TrackSnapshot -> list of reid_msgs/Track."""
+def track_msgs_from(snapshot: TrackSnapshot, msg_type, global_ids: Mapping[int, int] | None = None) -> list:
+    """TrackSnapshot -> list of reid_msgs/Track; ``global_ids``: track id -> global id (else 0)."""
+    global_ids = global_ids or {}
     tlwh = xyxy_to_tlwh(snapshot.boxes)
     vel = snapshot.velocities if len(snapshot.velocities) == len(snapshot) else np.zeros((len(snapshot), 2))
     out = []
@@ -134,7 +137,33 @@ def track_msgs_from(snapshot: TrackSnapshot, msg_type) -> list:
             score=float(snapshot.scores[i]), class_id=int(snapshot.class_ids[i]),
             state=int(snapshot.states[i]), age=int(snapshot.ages[i]), hits=int(snapshot.hits[i]),
             frames_since_update=int(snapshot.frames_since_update[i]),
-            velocity_x=float(vel[i, 0]), velocity_y=float(vel[i, 1])))
+            velocity_x=float(vel[i, 0]), velocity_y=float(vel[i, 1]),
+            global_id=int(global_ids.get(int(snapshot.track_ids[i]), 0))))
+    return out
+
+
+def summary_msgs_from(summaries: list[TrackSummary], msg_type) -> list:
+    """TrackSummary rows -> list of reid_msgs/TrackSummary (features flattened row-major)."""
+    out = []
+    for s in summaries:
+        feats = np.asarray(s.features, np.float32)
+        out.append(msg_type(track_id=int(s.track_id), quality=float(s.quality), feature_count=len(feats),
+                            features=float32_array(feats)))
+    return out
+
+
+def summaries_from_msg(msg) -> list[TrackSummary]:
+    """reid_msgs/TrackSummaryArray -> TrackSummary rows; ValueError naming the track whose
+    features do not fit ``feature_count`` x ``feature_dim``."""
+    dim = int(msg.feature_dim)
+    out = []
+    for t in msg.tracks:
+        flat = np.asarray(t.features, np.float32)
+        n = int(t.feature_count)
+        if flat.size != n * dim or (n and not np.isfinite(flat).all()):
+            raise ValueError(f"summary of camera {msg.camera!r}, track {t.track_id}: {flat.size} finite feature "
+                             f"values expected {n} x {dim}")
+        out.append(TrackSummary(int(t.track_id), flat.reshape(n, dim), float(t.quality)))
     return out
 
 

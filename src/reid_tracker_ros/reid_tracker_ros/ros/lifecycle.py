@@ -151,7 +151,9 @@ class ManagedNode(LifecycleNode):
     # -- helpers -----------------------------------------------------------------------------
     def _destroy_inputs(self) -> None:
         for entity in self._inputs:
-            destroy = getattr(self, "destroy_timer" if type(entity).__name__ == "Timer" else "destroy_subscription")
+            kind = type(entity).__name__
+            destroy = getattr(self, {"Timer": "destroy_timer", "Service": "destroy_service"}.get(
+                kind, "destroy_subscription"))
             destroy(entity)
         self._inputs = []
 

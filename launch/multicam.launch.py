@@ -1,0 +1,75 @@
+"""Several cameras, one identity: N camera pipelines in namespaces plus one identity node.
+
+    # camera drivers publish /cam1/image_raw, /cam2/image_raw (and camera_info):
+    ros2 launch reid_tracker_ros multicam.launch.py cameras:=cam1,cam2 rviz:=true
+    # videos or image folders instead of drivers, a gallery kept across restarts:
+    ros2 launch reid_tracker_ros multicam.launch.py cameras:=left,right \\
+        sources:=/data/left.mp4,/data/right.mp4 gallery_path:=$HOME/.ros/reid_identities.npz
+
+Each camera runs [source ->] detector -> embedder -> tracker -> visualizer in its namespace
+(/<camera>/tracks, /<camera>/tracks/markers, ...); its tracker publishes summaries to the
+identity node on /identity/track_summaries and fills Track.global_id from its answers; markers
+are coloured by global id. The specs come from reid_tracker_ros.graph.multicam_pipeline, which
+the local runner starts too (run_graph --cameras cam1,cam2). Cameras on other computers join by
+running their pipeline with the tracker's identity:=true and a distinct camera_name.
+"""
+import os
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from reid_tracker_ros.graph import (DETECTOR_ALIASES, PACKAGE, launch_environment, launch_node_kwargs,
+                                    multicam_pipeline, rviz_config_path)
+from reid_tracker_ros.launch_checks import Need, require, source_need
+
+ARGUMENTS = {
+    "cameras": ("cam1,cam2", "comma-separated camera names: each one's nodes run in that namespace"),
+    "sources": ("", "comma-separated video files / webcam indices / image folders, one per camera (empty: "
+                    "camera drivers publish /<camera>/<image>)"),
+    "image": ("image_raw", "image topic inside each camera's namespace"),
+    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
+    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
+    "tracker": ("", "tracker strategy override (empty: the config's value)"),
+    "gallery_path": ("", "identity gallery file kept across restarts (empty: the config's value)"),
+    "rviz": ("false", "true: start RViz with config/reid_tracker.rviz"),
+    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
+                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+}
+
+
+def _actions(context, *_, **__):
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
+        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
+    if value["rviz"] not in ("true", "false"):
+        raise RuntimeError(f"rviz:={value['rviz']} must be true or false")
+    cameras = [c.strip() for c in value["cameras"].split(",") if c.strip()]
+    sources = [s.strip() for s in value["sources"].split(",") if s.strip()] or None
+    specs = multicam_pipeline(
+        cameras, [value["config"]], image_topic=value["image"], sources=sources,
+        identity_overrides={"gallery_path": value["gallery_path"]} if value["gallery_path"] else None,
+        detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None,
+        tracker=value["tracker"] or None)
+    needs = [Need(why=f"the {spec.key} node", off="build the workspace (make setup) and source env.bash",
+                  package=PACKAGE, executable=spec.executable) for spec in specs]
+    needs += [source_need(s) for s in sources or () if source_need(s)]
+    if value["rviz"] == "true":
+        needs.append(Need(why="rviz:=true", package="rviz2", executable="rviz2",
+                          off="rviz:=false starts without it (or install ros-$ROS_DISTRO-rviz2)"))
+    require("multicam.launch.py", needs)
+    env = launch_environment(value["dds_profile"], os.environ)
+    actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
+    actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
+    if value["rviz"] == "true":
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log",
+                            arguments=["-d", str(rviz_config_path())]))
+    return actions
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=_actions)])

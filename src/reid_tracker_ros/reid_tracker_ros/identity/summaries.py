@@ -1,0 +1,68 @@
+"""The tracker's side of the identity node: what to report about its tracks, and when.
+
+Every frame, each confirmed track matched in it lends its newest feature to a small per-track
+buffer (the ``per_track`` newest are kept); every ``period`` frames the buffers are flushed as
+:class:`~.assign.TrackSummary` rows, one per track the tracker still holds (tracks lost for a
+few frames are reported without features, so their global id stays theirs). Pure; the
+tracker node turns the rows into a ``reid_msgs/TrackSummaryArray``.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections import deque
+from collections.abc import Iterable
+
+import numpy as np
+
+from .assign import TrackSummary
+
+_SESSIONS = itertools.count()
+
+
+def new_session() -> str:
+    """A tracker session name that differs after every restart and reset (host-unique)."""
+    return f"{os.getpid():x}-{time.time_ns():x}-{next(_SESSIONS)}"
+
+
+class SummaryCollector:
+    """Buffers confirmed tracks' newest features; :meth:`observe` returns summaries every period."""
+
+    def __init__(self, period: int = 5, per_track: int = 2) -> None:
+        if period < 1 or per_track < 1:
+            raise ValueError(f"identity summary period and per_track must be >= 1, got {period}, {per_track}")
+        self.period = int(period)
+        self.per_track = int(per_track)
+        self._buffers: dict[int, deque[np.ndarray]] = {}
+        self._frames = 0
+
+    def clear(self) -> None:
+        self._buffers.clear()
+        self._frames = 0
+
+    def observe(self, tracks: Iterable) -> list[TrackSummary] | None:
+        """One frame's tracks (the tracker's ``Track`` objects). Returns the summaries when a
+        period is complete, else None."""
+        reported = []
+        for t in tracks:
+            if t.is_tentative or t.is_deleted:
+                continue
+            reported.append(t)
+            if t.frames_since_update == 0 and t.gallery.last is not None:
+                buf = self._buffers.get(t.track_id)
+                if buf is None:
+                    buf = self._buffers[t.track_id] = deque(maxlen=self.per_track)
+                buf.append(t.gallery.last.copy())
+        self._frames += 1
+        if self._frames % self.period:
+            return None
+        alive = {t.track_id for t in reported}
+        for tid in [k for k in self._buffers if k not in alive]:
+            del self._buffers[tid]
+        out = []
+        for t in reported:
+            buf = self._buffers.pop(t.track_id, None)
+            feats = np.stack(buf) if buf else np.zeros((0, 0), np.float32)
+            out.append(TrackSummary(int(t.track_id), feats, float(t.score)))
+        return out
