@@ -226,49 +226,56 @@ class MultiCamWorld:
             route.append(nxt[int(rng.integers(len(nxt)))])
         return tuple(route)
 
-    def _draw_walk(self, tid: int, route: tuple[int, ...], rng: np.random.Generator) -> _Walker:
-        """One random walk along ``route``: waypoints, stops, speed, start time."""
-        cfg = self.cfg
-        inside = rng.random() < 0.5
-        points = [] if inside else [self._outside(route[0], rng)]
-        stops = []
+    def _draw_walk(self, route: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """One walk along ``route`` from outside the first view to outside the last one, with
+        stops: ``(xz (T, 2), moving (T,), phase (T,))`` at the frame rate, time 0 at the entry."""
+        fps = self.cfg.fps
+        points, stops = [self._outside(route[0], rng)], [0.0]
         for k in route:
             for _ in range(1 + int(rng.random() < 0.4)):
                 points.append(self._waypoint(k, rng))
-                stand = rng.random() < (cfg.stand_prob if len(route) > 1 else 2 * cfg.stand_prob)
+                stand = rng.random() < (self.cfg.stand_prob if len(route) > 1 else 2 * self.cfg.stand_prob)
                 stops.append(float(rng.uniform(1.0, 4.0)) if stand else 0.0)
         points.append(self._outside(route[-1], rng))
         stops.append(0.0)
-        if not inside:
-            stops.insert(0, 0.0)
         pts = np.asarray(points)
         seg = np.hypot(*np.diff(pts, axis=0).T)
         speed = float(rng.uniform(1.0, 1.6))
         # knots of arc length over time: walk each segment, then stand at its end point
-        knot_t, knot_s = [0.0, stops[0]], [0.0, 0.0]
+        knot_t, knot_s = [0.0], [0.0]
         for length, stop in zip(seg, stops[1:]):
             knot_t += [knot_t[-1] + length / speed, knot_t[-1] + length / speed + stop]
             knot_s += [knot_s[-1] + length, knot_s[-1] + length]
-        start = 0 if inside else int(rng.integers(0, max(1, cfg.world_frames() // 2)))
-        steps = min(cfg.world_frames() - start, int(knot_t[-1] * cfg.fps) + 1)
-        s = np.interp(np.arange(steps) / cfg.fps, knot_t, knot_s)
+        s = np.interp(np.arange(int(knot_t[-1] * fps) + 2) / fps, knot_t, knot_s)
         cum = np.concatenate([[0.0], np.cumsum(seg)])
         xz = np.column_stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])])
-        moving = np.gradient(s) > 1e-6 if steps > 1 else np.zeros(steps, bool)
         stride_len = 0.7 * (speed / 1.3) ** 0.5 + 0.05
-        phase = rng.uniform(0, 2 * math.pi) + s / stride_len * math.pi
-        return _Walker(random_look(rng), tid, start, xz, moving, phase)
+        return xz, np.gradient(s) > 1e-6, rng.uniform(0, 2 * math.pi) + s / stride_len * math.pi
 
     def _plan(self, tid: int, cross: bool, rng: np.random.Generator) -> Person:
-        """Redraw a walk (up to 40 times) until the cameras that see it fit its role:
-        >= 2 cameras for cross-camera people, exactly one for the others."""
+        """A walk and its start time such that the cameras that record it fit its role: >= 2 for
+        cross-camera people, exactly one for the others (up to 40 walks are drawn; then the start
+        time with the most cameras). A start before world time 0 means walking in view at 0."""
+        cfg, n = self.cfg, self.cfg.cameras
         route = self._route(cross, cross and tid == 1, rng)
+        look = random_look(rng)
+        rec = np.stack([self.recording(k) for k in range(n)]).astype(np.float64)
         for _ in range(40):
-            walker = self._draw_walk(tid, route, rng)
-            seen = int(sum(self.seen(walker, k).sum() >= 0.5 * self.cfg.fps for k in range(self.cfg.cameras)))
-            if (seen >= 2) if cross else (seen == 1):
+            xz, moving, phase = self._draw_walk(route, rng)
+            L = len(xz)
+            # frames each camera records the walk for, per shift -(L-1) .. world_frames-1
+            padded = np.pad(rec, ((0, 0), (L - 1, L - 1)))
+            counts = np.stack([np.correlate(padded[k], self.rigs[k].in_view(xz, look.height_m).astype(np.float64),
+                                            "valid") for k in range(n)])
+            cams = (counts >= max(1.0, 0.5 * cfg.fps)).sum(axis=0)
+            fits = np.flatnonzero(cams >= 2 if cross else cams == 1)
+            if len(fits):
                 break
-        return Person(walker, route)
+        shift = int(rng.choice(fits)) if len(fits) else int(np.argmax(cams))
+        shift -= L - 1
+        start = max(shift, 0)
+        keep = slice(start - shift, cfg.world_frames() - shift)
+        return Person(_Walker(look, tid, start, xz[keep], moving[keep], phase[keep]), route)
 
     def recording(self, k: int) -> np.ndarray:
         """Per world frame: whether camera ``k`` records (its frames, shifted by its offset)."""
