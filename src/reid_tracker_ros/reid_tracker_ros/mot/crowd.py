@@ -861,14 +861,24 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
     entirely hidden get consider flag 0; people entirely outside the window get no row.
     """
     seq = Path(out_dir) / name
-    (seq / "img1").mkdir(parents=True, exist_ok=True)
     scene = CrowdScene(cfg, seed)
-    writer = _FrameWriter(seq / "img1", cfg.jpeg_quality)
+    gt = write_sequence(seq, cfg.frames, cfg.fps, (cfg.width, cfg.height), lambda f: scene.frame(f)[:2],
+                        cfg.jpeg_quality, progress)
+    return seq, gt
+
+
+def write_sequence(seq: Path, frames: int, fps: float, size: tuple[int, int],
+                   render: Callable[[int], tuple[np.ndarray, list[tuple]]], jpeg_quality: int = 88,
+                   progress: bool = False) -> np.ndarray:
+    """Write frames ``render(f) -> (image, gt rows)`` for ``f`` in ``0..frames-1`` as the
+    MOTChallenge folder ``seq`` (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``); returns gt (N, 9)."""
+    (seq / "img1").mkdir(parents=True, exist_ok=True)
+    writer = _FrameWriter(seq / "img1", jpeg_quality)
     gt_rows: list[tuple] = []
-    bar = _progress(cfg.frames, name) if progress else None
+    bar = _progress(frames, seq.name) if progress else None
     try:
-        for f in range(cfg.frames):
-            image, rows, _ = scene.frame(f)
+        for f in range(frames):
+            image, rows = render(f)
             writer.write(f + 1, image)
             gt_rows.extend(r[:9] for r in rows)
             if bar is not None:
@@ -877,9 +887,10 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
         writer.close()
     gt = np.asarray(gt_rows, np.float64).reshape(-1, 9)
     write_gt(seq / "gt" / "gt.txt", gt)
-    write_seqinfo(SequenceInfo(name=name, frame_rate=cfg.fps, seq_length=cfg.frames,
-                               im_width=cfg.width, im_height=cfg.height), seq)
-    return seq, gt
+    write_seqinfo(SequenceInfo(name=seq.name, frame_rate=fps, seq_length=frames, im_width=size[0],
+                               im_height=size[1]), seq)
+    return gt
+
 
 def write_gt(path: Path, gt: np.ndarray) -> None:
     """``gt.txt`` lines ``frame,id,left,top,w,h,consider,class,visibility`` sorted by frame, id."""

@@ -38,11 +38,9 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from reid_tracker_ros.mot.crowd import (BACKGROUNDS, Camera, _FrameWriter, _progress, _props, _Walker,
-                                        draw_items, gt_rows, random_look, render_background, shadow_map,
-                                        walker_pose, write_gt)
+from reid_tracker_ros.mot.crowd import (BACKGROUNDS, Camera, _props, _Walker, draw_items, gt_rows, random_look,
+                                        render_background, shadow_map, walker_pose, write_sequence)
 from reid_tracker_ros.mot.detnoise import DETECTOR_MODELS, noisy_detections, write_detections
-from reid_tracker_ros.mot.io import SequenceInfo, write_seqinfo
 
 MULTICAM_VERSION = 1
 
@@ -382,24 +380,9 @@ def render_multicam(out_dir: str | Path, name: str, cfg: MultiCamConfig, seed: i
     for k, rig in enumerate(world.rigs):
         seq_name = f"{name}-{rig.name}"
         seq = out_dir / seq_name
-        (seq / "img1").mkdir(parents=True, exist_ok=True)
         view = CameraView(world, k, seed)
-        writer = _FrameWriter(seq / "img1", cfg.jpeg_quality)
-        bar = _progress(cfg.frames, seq_name) if progress else None
-        rows: list[tuple] = []
-        try:
-            for f in range(cfg.frames):
-                image, frame_rows = view.frame(f)
-                writer.write(f + 1, image)
-                rows += [r[:9] for r in frame_rows]
-                if bar is not None:
-                    bar(f + 1)
-        finally:
-            writer.close()
-        gt = np.asarray(rows, np.float64).reshape(-1, 9)
-        write_gt(seq / "gt" / "gt.txt", gt)
-        write_seqinfo(SequenceInfo(name=seq_name, frame_rate=cfg.fps, seq_length=cfg.frames,
-                                   im_width=cfg.width, im_height=cfg.height), seq)
+        gt = write_sequence(seq, cfg.frames, cfg.fps, (cfg.width, cfg.height), view.frame, cfg.jpeg_quality,
+                            progress)
         det = noisy_detections(gt, model=cfg.det_model, rng=np.random.default_rng((seed, k + 1, 17)),
                                image_size=(cfg.width, cfg.height))
         write_detections(seq / "det" / "det.txt", det)
