@@ -104,7 +104,7 @@ def test_every_program_that_is_not_a_node_or_core_lives_in_tools():
     one of the few core modules that double as small CLIs (named here: the graph's environment,
     the local runner, the MOT-to-bag converter and the data generators)."""
     core_clis = {f"{PKG}.graph", f"{PKG}.runner", f"{PKG}.mot.bag_writer"} | {
-        f"{PKG}.mot.{m}" for m in ("synthetic", "crowd", "crowd_reid", "families")}
+        f"{PKG}.mot.{m}" for m in ("synthetic", "crowd", "crowd_reid", "families", "multicam")}
     stray = sorted(m for m, p in MODULES.items()
                    if "__main__" in p.read_text(encoding="utf-8")
                    and not m.startswith((f"{PKG}.nodes.", f"{PKG}.tools.")) and m not in core_clis)

@@ -688,6 +688,84 @@ def uninformative_frame(mode: str, shape: tuple[int, int], rng: np.random.Genera
     return np.repeat(cv2.resize(small, (W, H), interpolation=cv2.INTER_NEAREST)[..., None], 3, axis=2)
 
 
+def walker_pose(cam: Camera, xz: np.ndarray, vel: np.ndarray, height_m: float, phase: float,
+                moving: bool) -> tuple[float, Pose] | None:
+    """``(depth, Pose)`` of a person standing at ground point ``xz`` = (X, Z) and walking along
+    ``vel`` (both in ``cam``'s frame); None when the person is (almost) behind the camera."""
+    x, z = xz
+    u, vf, depth = cam.project(x, 0.0, z)
+    _, vh, _ = cam.project(x, height_m, z)
+    if depth <= 0.3:
+        return None
+    norm = float(np.hypot(*vel))
+    lateral = float(vel[0] / norm) if norm > 1e-6 else 0.0
+    toward = bool(vel[1] < 0) if norm > 1e-6 else True
+    return float(depth), Pose(float(u), float(vf), float(vf - vh), lateral, toward, float(phase),
+                              1.0 if moving else 0.0)
+
+
+def cast_shadow(frame: np.ndarray, pose: Pose, sun: np.ndarray) -> None:
+    """Darken a flat ellipse on the ground next to the feet (cast shadow, offset by ``sun``)."""
+    ch, cw = frame.shape[:2]
+    rx = max(2, int(pose.height_px * 0.22))
+    ry = max(1, int(pose.height_px * 0.05))
+    c = (int(pose.foot_x + sun[0] * rx), int(pose.foot_y + sun[1] * ry))
+    if not (0 <= c[0] < cw and 0 <= c[1] < ch):
+        return
+    y_lo, y_hi = max(0, c[1] - ry), min(ch, c[1] + ry + 1)
+    x_lo, x_hi = max(0, c[0] - rx), min(cw, c[0] + rx + 1)
+    sm = np.zeros((y_hi - y_lo, x_hi - x_lo), np.uint8)
+    cv2.ellipse(sm, (c[0] - x_lo, c[1] - y_lo), (rx, ry), 0, 0, 360, 1, -1)
+    roi = frame[y_lo:y_hi, x_lo:x_hi]
+    roi[sm > 0] = (roi[sm > 0] * 0.6).astype(np.uint8)
+
+
+def draw_items(frame: np.ndarray, label: np.ndarray, cam: Camera, items: Sequence[tuple],
+               sun: np.ndarray) -> list[tuple[int, tuple, int, int]]:
+    """Paint depth-sorted ``(depth, kind, payload)`` items (far first) into ``frame``/``label``.
+
+    kind 1: a prop ``(x, z, width_m, height_m, colour)`` in ``cam``'s frame; kind 0: a person
+    ``(walker, Pose)`` with its cast shadow. Returns the people drawn, in order, as
+    ``(track_id, amodal box, mask pixels, label value)``.
+    """
+    drawn = []
+    for _, kind, payload in items:
+        if kind == 1:
+            px, pz, wm, hm, colour = payload
+            u0, v0, _ = cam.project(px - wm / 2, 0.0, pz)
+            u1, v1, _ = cam.project(px + wm / 2, hm, pz)
+            pts = np.round(np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float32)).astype(np.int32)
+            cv2.fillConvexPoly(frame, pts, tuple(float(c) for c in colour))
+            cv2.fillConvexPoly(label, pts, 0)
+            cv2.line(frame, tuple(int(v) for v in pts[3]), tuple(int(v) for v in pts[2]),
+                     tuple(float(c) * 1.3 for c in colour), 2)
+            continue
+        w, pose = payload
+        patch, mask, x0, y0 = draw_person(w.look, pose)
+        cast_shadow(frame, pose, sun)
+        lv = len(drawn) + 1
+        composite(frame, label, patch, mask, x0, y0, lv)
+        drawn.append((w.track_id, mask_box(mask, x0, y0), int(mask.sum()), lv))
+    return drawn
+
+
+def gt_rows(f: int, drawn: Sequence[tuple], counts: np.ndarray, size: tuple[int, int],
+            affine: np.ndarray | None = None) -> list[tuple]:
+    """gt rows of frame index ``f`` from :func:`draw_items`' people and the label ``counts``
+    (pixels per label value inside the image): ``(frame, id, l, t, w, h, consider, class,
+    visibility, label value)``; boxes mapped by ``affine`` when given, people outside dropped."""
+    width, height = size
+    rows = []
+    for tid, box, total, lv in drawn:
+        vis = min(float(counts[lv]) / max(total, 1), 1.0)
+        b = np.asarray(box, np.float64) if affine is None else transform_boxes(np.asarray(box), affine)[0]
+        l, t, bw, bh = b.tolist()
+        if l + bw <= 0 or t + bh <= 0 or l >= width or t >= height or bw < 1 or bh < 1:
+            continue
+        rows.append((f + 1, tid, l, t, bw, bh, 1 if vis > 0 else 0, 1, round(vis, 3), lv))
+    return rows
+
+
 class CrowdScene:
     """A simulated crowd (walkers, props, lighting, camera path) that renders frame by frame.
 
@@ -729,36 +807,14 @@ class CrowdScene:
             k = f - w.start
             if not 0 <= k < len(w.xz):
                 continue
-            x, z = w.xz[k]
-            u, vf, depth = cam.project(x, 0.0, z)
-            _, vh, _ = cam.project(x, w.look.height_m, z)
-            if depth <= 0.3:
-                continue
             vel = w.xz[min(k + 1, len(w.xz) - 1)] - w.xz[max(k - 1, 0)]
-            norm = float(np.hypot(*vel))
-            lateral = float(vel[0] / norm) if norm > 1e-6 else 0.0
-            toward = bool(vel[1] < 0) if norm > 1e-6 else True
-            pose = Pose(float(u), float(vf), float(vf - vh), lateral, toward, float(w.phase[k]),
-                        1.0 if w.moving[k] else 0.0)
-            items.append((float(depth), 0, (w, pose)))
+            placed = walker_pose(cam, w.xz[k], vel, w.look.height_m, w.phase[k], w.moving[k])
+            if placed is not None:
+                items.append((placed[0], 0, (w, placed[1])))
         for prop in self.props:
             items.append((float(cam.project(prop[0], 0.0, prop[1])[2]), 1, prop))
         items.sort(key=lambda it: -it[0])  # far first
         return items
-
-    def _shadow(self, frame: np.ndarray, pose: Pose) -> None:
-        """Darken a flat ellipse on the ground next to the feet (cast shadow)."""
-        rx = max(2, int(pose.height_px * 0.22))
-        ry = max(1, int(pose.height_px * 0.05))
-        c = (int(pose.foot_x + self.sun[0] * rx), int(pose.foot_y + self.sun[1] * ry))
-        if not (0 <= c[0] < self.cw and 0 <= c[1] < self.ch):
-            return
-        y_lo, y_hi = max(0, c[1] - ry), min(self.ch, c[1] + ry + 1)
-        x_lo, x_hi = max(0, c[0] - rx), min(self.cw, c[0] + rx + 1)
-        sm = np.zeros((y_hi - y_lo, x_hi - x_lo), np.uint8)
-        cv2.ellipse(sm, (c[0] - x_lo, c[1] - y_lo), (rx, ry), 0, 0, 360, 1, -1)
-        roi = frame[y_lo:y_hi, x_lo:x_hi]
-        roi[sm > 0] = (roi[sm > 0] * 0.6).astype(np.uint8)
 
     def frame(self, f: int, want_label: bool = False) -> tuple[np.ndarray, list[tuple], np.ndarray | None]:
         """Render frame index ``f`` (0-based): ``(image, gt rows, label map or None)``.
@@ -768,24 +824,7 @@ class CrowdScene:
         cfg, cam = self.cfg, self.cam
         frame = self.background.copy()
         label = np.zeros((self.ch, self.cw), np.int32)
-        drawn = []  # (track_id, amodal box, total pixels, label value)
-        for _, kind, payload in self._items(f):
-            if kind == 1:
-                px, pz, wm, hm, colour = payload
-                u0, v0, _ = cam.project(px - wm / 2, 0.0, pz)
-                u1, v1, _ = cam.project(px + wm / 2, hm, pz)
-                pts = np.round(np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float32)).astype(np.int32)
-                cv2.fillConvexPoly(frame, pts, tuple(float(c) for c in colour))
-                cv2.fillConvexPoly(label, pts, 0)
-                cv2.line(frame, tuple(int(v) for v in pts[3]), tuple(int(v) for v in pts[2]),
-                         tuple(float(c) * 1.3 for c in colour), 2)
-                continue
-            w, pose = payload
-            patch, mask, x0, y0 = draw_person(w.look, pose)
-            self._shadow(frame, pose)
-            lv = len(drawn) + 1
-            composite(frame, label, patch, mask, x0, y0, lv)
-            drawn.append((w.track_id, mask_box(mask, x0, y0), int(mask.sum()), lv))
+        drawn = draw_items(frame, label, cam, self._items(f), self.sun)
         lit = frame.astype(np.float32)
         lit *= (self.light * np.float32(self.drift[f]))[..., None]
         frame = np.clip(lit, 0, 255).astype(np.uint8)
@@ -804,14 +843,7 @@ class CrowdScene:
             frame = cv2.GaussianBlur(frame, (0, 0), cfg.blur_sigma)
         if cfg.image_mode != "render":
             frame = uninformative_frame(cfg.image_mode, (cfg.height, cfg.width), self.frame_rng)
-        rows = []
-        for tid, box, total, lv in drawn:
-            vis = min(float(counts[lv]) / max(total, 1), 1.0)
-            b = np.asarray(box, np.float64) if A is None else transform_boxes(np.asarray(box), A)[0]
-            l, t, bw, bh = b.tolist()
-            if l + bw <= 0 or t + bh <= 0 or l >= cfg.width or t >= cfg.height or bw < 1 or bh < 1:
-                continue
-            rows.append((f + 1, tid, l, t, bw, bh, 1 if vis > 0 else 0, 1, round(vis, 3), lv))
+        rows = gt_rows(f, drawn, counts, (cfg.width, cfg.height), A)
         out_label = None
         if want_label:
             out_label = label if A is None else cv2.warpAffine(
@@ -829,14 +861,24 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
     entirely hidden get consider flag 0; people entirely outside the window get no row.
     """
     seq = Path(out_dir) / name
-    (seq / "img1").mkdir(parents=True, exist_ok=True)
     scene = CrowdScene(cfg, seed)
-    writer = _FrameWriter(seq / "img1", cfg.jpeg_quality)
+    gt = write_sequence(seq, cfg.frames, cfg.fps, (cfg.width, cfg.height), lambda f: scene.frame(f)[:2],
+                        cfg.jpeg_quality, progress)
+    return seq, gt
+
+
+def write_sequence(seq: Path, frames: int, fps: float, size: tuple[int, int],
+                   render: Callable[[int], tuple[np.ndarray, list[tuple]]], jpeg_quality: int = 88,
+                   progress: bool = False) -> np.ndarray:
+    """Write frames ``render(f) -> (image, gt rows)`` for ``f`` in ``0..frames-1`` as the
+    MOTChallenge folder ``seq`` (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``); returns gt (N, 9)."""
+    (seq / "img1").mkdir(parents=True, exist_ok=True)
+    writer = _FrameWriter(seq / "img1", jpeg_quality)
     gt_rows: list[tuple] = []
-    bar = _progress(cfg.frames, name) if progress else None
+    bar = _progress(frames, seq.name) if progress else None
     try:
-        for f in range(cfg.frames):
-            image, rows, _ = scene.frame(f)
+        for f in range(frames):
+            image, rows = render(f)
             writer.write(f + 1, image)
             gt_rows.extend(r[:9] for r in rows)
             if bar is not None:
@@ -845,9 +887,10 @@ def render_sequence(out_dir: str | Path, name: str, cfg: CrowdConfig, seed: int 
         writer.close()
     gt = np.asarray(gt_rows, np.float64).reshape(-1, 9)
     write_gt(seq / "gt" / "gt.txt", gt)
-    write_seqinfo(SequenceInfo(name=name, frame_rate=cfg.fps, seq_length=cfg.frames,
-                               im_width=cfg.width, im_height=cfg.height), seq)
-    return seq, gt
+    write_seqinfo(SequenceInfo(name=seq.name, frame_rate=fps, seq_length=frames, im_width=size[0],
+                               im_height=size[1]), seq)
+    return gt
+
 
 def write_gt(path: Path, gt: np.ndarray) -> None:
     """``gt.txt`` lines ``frame,id,left,top,w,h,consider,class,visibility`` sorted by frame, id."""
