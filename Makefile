@@ -8,11 +8,12 @@ SEQ ?=
 TRACKER ?=
 FRAMES ?= 300
 
-.PHONY: setup demo test eval soak reid-eval bench-tracker bench-live clean help
+.PHONY: setup demo test eval eval-multicam soak reid-eval bench-tracker bench-live clean help
 help:
 	@echo "make setup   create .venv, install pinned requirements, colcon build (idempotent)"
 	@echo "make demo    synthetic MOT sequence -> rosbag2 -> running nodes -> HOTA/MOTA/IDF1, fps"
 	@echo "make test    the whole pytest suite"
+	@echo "make eval-multicam SEQ=\"cam1 cam2\"  several cameras, one identity node: per-camera and global IDF1"
 	@echo "make eval SEQ=<MOTChallenge folder> [TRACKER=deepsort|sort] [DETECTOR=public|yolo]"
 	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--split dev\"]  ours vs BoxMOT and Ultralytics on the validation suite's test split (.venv-bench)"
 	@echo "make bench-live [IMGSZ=960] [VIDEO=<video>]  camera graph vs Ultralytics' model.track, realtime latency (last line JSON)"
@@ -32,6 +33,12 @@ test: setup
 eval: setup
 	@test -n "$(SEQ)" || { echo "usage: make eval SEQ=<MOTChallenge sequence folder> [TRACKER=...] [DETECTOR=public|yolo]"; exit 2; }
 	@$(RUN) python -m reid_tracker_ros.tools.evaluate --seq "$(SEQ)" $(if $(TRACKER),--tracker $(TRACKER)) $(if $(DETECTOR),--detector $(DETECTOR)) $(EVAL_ARGS)
+
+# Several cameras through the real nodes and one identity node: per-camera and global scores.
+# SEQ: one MOTChallenge folder per camera, gt ids global across them (mot/multicam.py writes such sets).
+eval-multicam: setup
+	@test -n "$(SEQ)" || { echo "usage: make eval-multicam SEQ=\"<cam1 folder> <cam2 folder> ...\" [TRACKER=...]"; exit 2; }
+	@$(RUN) python -m reid_tracker_ros.tools.eval_multicam --seq $(SEQ) $(if $(TRACKER),--tracker $(TRACKER)) $(EVAL_ARGS)
 
 # ReID evaluation (rank-1/5, mAP, with and without k-reciprocal re-ranking) of a model on any
 # Market-1501-layout folder; MODEL defaults to the shipped default model. Last line: one JSON object.

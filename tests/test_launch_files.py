@@ -218,6 +218,7 @@ def test_launch_and_config_files_are_installed_with_the_package():
         assert path.is_symlink() and path.resolve() == (ROOT / link).resolve()
     assert sorted(p.name for p in (PKG_DIR / "launch").glob("*.launch.py")) == ["camera.launch.py",
                                                                                  "mot_eval.launch.py",
+                                                                                 "multicam.launch.py",
                                                                                  "tracker.launch.py"]
     setup_text = (PKG_DIR / "setup.py").read_text()
     assert 'glob("launch/*.launch.py")' in setup_text and 'glob("config/*.yaml")' in setup_text

@@ -136,6 +136,9 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
                   *IDENTITY_RANGES["threshold"], dynamic=True),
         ParamSpec("min_features", int, "features a track must have sent before it is given a global id",
                   *IDENTITY_RANGES["min_features"], dynamic=True),
+        ParamSpec("settle_features", int, "until a track has sent this many features its global id is "
+                  "provisional: re-checked with every summary, it moves to a nearer identity",
+                  *IDENTITY_RANGES["settle_features"], dynamic=True),
         ParamSpec("min_quality", float, "features of tracks whose last detection scored lower are not "
                   "stored", *IDENTITY_RANGES["min_quality"], dynamic=True),
         ParamSpec("exemplars", int, "features kept per identity", *IDENTITY_RANGES["exemplars"]),

@@ -4,7 +4,11 @@ Every camera's tracker reports, now and then, the tracks it holds (confirmed one
 new appearance features each (:class:`TrackSummary`). A track that is linked to a global id
 adds its views to that identity; a track that is not yet linked collects ``min_features``
 features, is then compared with the gallery (its mean feature against every identity's
-prototype) and takes the nearest identity within ``threshold``, else becomes a new identity. Tracks of one report are assigned jointly
+prototype) and takes the nearest identity within ``threshold``, else becomes a new identity.
+Until a linked track has sent ``settle_features`` features the choice is provisional: with
+every report its mean feature is compared again and the track moves to a nearer identity (an
+identity it created itself and nobody else holds is then dropped), because the first views of
+someone walking in are the least typical ones. Tracks of one report are assigned jointly
 (Hungarian), and a track never takes an identity that another track of the *same camera*
 holds at the moment (one person is one track per camera); other cameras may hold it (their
 views may overlap).
@@ -41,6 +45,7 @@ class TrackSummary:
 RANGES: dict[str, tuple[float, float]] = {
     "threshold": (0.0, 2.0),
     "min_features": (1, 1000),
+    "settle_features": (1, 10000),
     "min_quality": (-1e9, 1e9),
     "exemplars": (1, 256),
     "max_identities": (1, 10 ** 8),
@@ -54,8 +59,9 @@ RANGES: dict[str, tuple[float, float]] = {
 class IdentityConfig:
     """Settings of the identity node's core (``config/default.yaml``, node ``identity``)."""
 
-    threshold: float = 0.10     # max cosine distance from a track to an identity's prototype
-    min_features: int = 3       # features a track sends before it is given a global id
+    threshold: float = 0.04     # max cosine distance from a track to an identity's prototype
+    min_features: int = 1       # features a track sends before it is given a global id
+    settle_features: int = 20   # until then, a track's link is checked again with every report
     min_quality: float = 0.0    # features of reports with lower quality are not stored
     exemplars: int = 4          # features kept per identity
     max_identities: int = 100000
@@ -80,6 +86,8 @@ class _CameraState:
     session: str = ""
     links: dict[int, int] = field(default_factory=dict)  # track id -> global id
     pending: dict[int, list[np.ndarray]] = field(default_factory=dict)  # unlinked track -> features
+    probation: dict[int, list[np.ndarray]] = field(default_factory=dict)  # provisionally linked -> features
+    created: dict[int, int] = field(default_factory=dict)  # track -> the identity it created (provisional)
 
 
 class IdentityAssigner:
@@ -94,6 +102,7 @@ class IdentityAssigner:
         self.cameras: dict[str, _CameraState] = {}
         self.created = 0
         self.linked = 0
+        self.relinked = 0
 
     @property
     def dim(self) -> int:
@@ -112,15 +121,17 @@ class IdentityAssigner:
         if cam.session != session:  # the tracker restarted: its track ids mean nothing now
             cam.links.clear()
             cam.pending.clear()
+            cam.probation.clear()
+            cam.created.clear()
             cam.session = session
         summaries = list(summaries)
         alive = {int(s.track_id) for s in summaries}
-        for tid in [t for t in cam.links if t not in alive]:
-            del cam.links[tid]
-        for tid in [t for t in cam.pending if t not in alive]:
-            del cam.pending[tid]
+        for table in (cam.links, cam.pending, cam.probation, cam.created):
+            for tid in [t for t in table if t not in alive]:
+                del table[tid]
         gone = set(self.gallery.expire(stamp))
         queries: list[tuple[int, np.ndarray]] = []
+        rechecks: list[int] = []
         for s in summaries:
             tid = int(s.track_id)
             feats = np.asarray(s.features, np.float32).reshape(-1, self.dim)
@@ -128,19 +139,59 @@ class IdentityAssigner:
                 feats = feats[:0]
             gid = cam.links.get(tid)
             if gid is not None and (gid in gone or gid not in self.gallery):
-                del cam.links[tid]  # forgotten (retention or privacy): found again like a new track
+                for table in (cam.links, cam.probation, cam.created):  # forgotten (retention, privacy):
+                    table.pop(tid, None)  # found again like a new track
                 gid = None
-            if gid is not None:
+            if gid is None:
+                held = cam.pending.setdefault(tid, [])
+                held.extend(feats)
+                del held[:-cfg.settle_features]
+                if len(held) >= cfg.min_features:
+                    queries.append((tid, np.stack(held)))
+            elif tid in cam.probation:
+                views = cam.probation[tid]
+                views.extend(feats)
+                own = cam.created.get(tid) == gid
+                # a provisional link adds views only to an identity the track made itself
+                self.gallery.update(gid, feats if own else feats[:0], stamp, camera)
+                if len(views) >= cfg.settle_features:
+                    if not own:
+                        self.gallery.update(gid, np.stack(views[-cfg.exemplars:]), stamp, camera)
+                    del cam.probation[tid]
+                    cam.created.pop(tid, None)
+                elif len(feats):
+                    rechecks.append(tid)
+            else:
                 self.gallery.update(gid, feats, stamp, camera)
-                continue
-            held = cam.pending.setdefault(tid, [])
-            held.extend(feats)
-            del held[:-4 * cfg.min_features]
-            if len(held) >= cfg.min_features:
-                queries.append((tid, np.stack(held)))
         if queries:
             self._link(cam, camera, stamp, queries)
+        for tid in rechecks:
+            self._recheck(cam, tid)
         return {int(s.track_id): cam.links.get(int(s.track_id), 0) for s in summaries}
+
+    def _recheck(self, cam: _CameraState, tid: int) -> None:
+        """Move a provisionally linked track to a nearer identity, if there is one now."""
+        cfg = self.config
+        current = cam.links[tid]
+        own = cam.created.get(tid) == current
+        mean = normalize_rows(np.mean(cam.probation[tid], axis=0, keepdims=True))
+        gids, dist = self.gallery.search(mean, cfg.candidates + 1)
+        held = {g for t, g in cam.links.items() if t != tid}
+        limit = cfg.threshold
+        if not own:  # the identity it joined must be beaten
+            where = np.flatnonzero(gids[0] == current)
+            limit = min(limit, float(dist[0, where[0]]) if len(where) else np.inf)
+        for g, d in zip(gids[0].tolist(), dist[0].tolist()):
+            if g <= 0 or g == current or g in held:
+                continue
+            if d < limit:
+                cam.links[tid] = g
+                cam.created.pop(tid, None)
+                if own and not any(current in c.links.values() for c in self.cameras.values()):
+                    self.gallery.forget(current)
+                    self.created -= 1
+                self.relinked += 1
+            break  # the nearest eligible identity decides
 
     def _link(self, cam: _CameraState, camera: str, stamp: float,
               queries: list[tuple[int, np.ndarray]]) -> None:
@@ -164,14 +215,19 @@ class IdentityAssigner:
                 taken[i] = columns[j]
         for i, (tid, feats) in enumerate(queries):
             if i in taken:
-                gid = taken[i]
-                self.gallery.update(gid, feats, stamp, camera)
+                gid = taken[i]  # provisional until settled: its views are added then
+                self.gallery.update(gid, feats if len(feats) >= cfg.settle_features else feats[:0], stamp, camera)
                 self.linked += 1
             else:
                 gid = self.gallery.add(feats, stamp, camera)
                 self.created += 1
+                cam.created[tid] = gid
             cam.links[tid] = gid
             cam.pending.pop(tid, None)
+            if len(feats) < cfg.settle_features:
+                cam.probation[tid] = list(feats)
+            else:
+                cam.created.pop(tid, None)
 
     def forget(self, gid: int) -> bool:
         """Forget an identity everywhere (privacy): gallery entry and every link to it."""

@@ -1,7 +1,9 @@
 """The tracker's side of the identity node: what to report about its tracks, and when.
 
 Every frame, each confirmed track matched in it lends its newest feature to a small per-track
-buffer (the ``per_track`` newest are kept); every ``period`` frames the buffers are flushed as
+buffer (the ``per_track`` newest are kept), unless its box touches the image border (a person
+cut by the border looks like nobody in particular: such views made the first, decisive
+features of people walking into a camera); every ``period`` frames the buffers are flushed as
 :class:`~.assign.TrackSummary` rows, one per track the tracker still holds (tracks lost for a
 few frames are reported without features, so their global id stays theirs). Pure; the
 tracker node turns the rows into a ``reid_msgs/TrackSummaryArray``.
@@ -26,14 +28,20 @@ def new_session() -> str:
     return f"{os.getpid():x}-{time.time_ns():x}-{next(_SESSIONS)}"
 
 
+def _inside(box, size: tuple[int, int], margin: float) -> bool:
+    x0, y0, x1, y1 = box
+    return x0 > margin and y0 > margin and x1 < size[0] - margin and y1 < size[1] - margin
+
+
 class SummaryCollector:
     """Buffers confirmed tracks' newest features; :meth:`observe` returns summaries every period."""
 
-    def __init__(self, period: int = 5, per_track: int = 2) -> None:
+    def __init__(self, period: int = 1, per_track: int = 1, border: float = 0.01) -> None:
         if period < 1 or per_track < 1:
             raise ValueError(f"identity summary period and per_track must be >= 1, got {period}, {per_track}")
         self.period = int(period)
         self.per_track = int(per_track)
+        self.border = float(border)  # fraction of the image width kept clear of the edges
         self._buffers: dict[int, deque[np.ndarray]] = {}
         self._frames = 0
 
@@ -41,15 +49,18 @@ class SummaryCollector:
         self._buffers.clear()
         self._frames = 0
 
-    def observe(self, tracks: Iterable) -> list[TrackSummary] | None:
-        """One frame's tracks (the tracker's ``Track`` objects). Returns the summaries when a
-        period is complete, else None."""
+    def observe(self, tracks: Iterable, image_size: tuple[int, int] | None = None) -> list[TrackSummary] | None:
+        """One frame's tracks (the tracker's ``Track`` objects) in an image of ``image_size``
+        (width, height; unknown: no border rule). Returns the summaries when a period is
+        complete, else None."""
+        margin = self.border * image_size[0] if image_size and image_size[0] else None
         reported = []
         for t in tracks:
             if t.is_tentative or t.is_deleted:
                 continue
             reported.append(t)
-            if t.frames_since_update == 0 and t.gallery.last is not None:
+            if t.frames_since_update == 0 and t.gallery.last is not None and (
+                    margin is None or _inside(t.last_box, image_size, margin)):
                 buf = self._buffers.get(t.track_id)
                 if buf is None:
                     buf = self._buffers[t.track_id] = deque(maxlen=self.per_track)

@@ -359,7 +359,7 @@ class TrackerNode(ManagedNode):
             self._publish_summaries(msg.header)
 
     def _publish_summaries(self, header) -> None:
-        summaries = self._summaries.observe(self.tracker.tracks)
+        summaries = self._summaries.observe(self.tracker.tracks, self._size)
         if summaries is None:
             return
         model, dim = self._features or ("", 0)

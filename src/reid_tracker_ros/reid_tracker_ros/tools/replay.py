@@ -52,11 +52,12 @@ class ReplayResult:
 
 
 class ReplayNode(Node):
-    def __init__(self, image_topic: str, public_detections: bool, topics_ns: str = "") -> None:
-        super().__init__("mot_replay")
+    def __init__(self, image_topic: str, public_detections: bool, topics_ns: str = "",
+                 detections_topic: str = DEFAULT_PUBLIC_DETECTIONS_TOPIC, name: str = "mot_replay") -> None:
+        super().__init__(name)
         q = data_qos(DEPTH)
         self.image_pub = self.create_publisher(Image, image_topic, q)
-        self.det_pub = (self.create_publisher(DetectionArray, DEFAULT_PUBLIC_DETECTIONS_TOPIC, q)
+        self.det_pub = (self.create_publisher(DetectionArray, detections_topic, q)
                         if public_detections else None)
         self.clock = StageClock()
         self._frame_of_stamp: dict[int, int] = {}
