@@ -48,12 +48,38 @@ class GraphRunner:
     def start(self) -> "GraphRunner":
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self.specs:
-            log = open(self.log_dir / f"{spec.key}.log", "w")
-            self._logs[spec.key] = log
-            cmd = [sys.executable, "-u", "-m", spec.module, *ros_arguments(spec)]
-            self.procs[spec.key] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                                     start_new_session=True)
+            self._start(spec, "w")
         return self
+
+    def _start(self, spec: NodeSpec, mode: str) -> None:
+        log = open(self.log_dir / f"{spec.key}.log", mode)
+        self._logs[spec.key] = log
+        cmd = [sys.executable, "-u", "-m", spec.module, *ros_arguments(spec)]
+        self.procs[spec.key] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                                 start_new_session=True)
+
+    def restart(self, keys: list[str], timeout: float = 10.0) -> dict[str, int]:
+        """Stop the nodes ``keys`` (SIGINT, as Ctrl-C would; SIGKILL after ``timeout``) and
+        start them again with the same command line; their logs go on. Returns the exit codes."""
+        specs = {s.key: s for s in self.specs}
+        unknown = [k for k in keys if k not in specs]
+        if unknown:
+            raise ValueError(f"cannot restart {unknown}: the graph has {sorted(specs)}")
+        codes = {}
+        for key in keys:
+            proc = self.procs[key]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            codes[key] = proc.returncode
+            self._logs[key].write(f"\n--- restarted (exit code {proc.returncode}) ---\n")
+            self._logs[key].close()
+            self._start(specs[key], "a")
+        return codes
 
     def log_tail(self, name: str, lines: int = 15) -> str:
         path = self.log_dir / f"{name}.log"

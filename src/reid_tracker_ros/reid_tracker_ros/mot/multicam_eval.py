@@ -23,6 +23,8 @@ import numpy as np
 
 from ..identity import IdentityAssigner, IdentityConfig
 from ..identity.summaries import SummaryCollector, new_session
+from ..tracking.costs import iou_matrix
+from ..types import tlwh_to_xyxy
 from .io import SequenceInfo, read_ground_truth, read_seqinfo, write_results, write_seqinfo
 from .offline import OfflineSequence, frames_of, reported_rows
 
@@ -121,6 +123,27 @@ def score_cameras(seq_dirs: Sequence[str | Path], local_rows: Sequence[np.ndarra
             "IDF1_global_no_sharing": round(float(n["IDF1"]), 3),
             "IDF1_per_camera_mean": round(mean_idf1, 3),
             "IDF1_global_over_mean": round(float(g["IDF1"]) / mean_idf1, 4) if mean_idf1 else None}
+
+
+def global_ids_of_people(seq_dir: str | Path, rows: np.ndarray, global_ids: np.ndarray, first: int, last: int
+                         ) -> dict[int, int]:
+    """``{gt person id: the global id most of their result rows carry}`` over frames
+    ``first..last`` (rows matched to ground truth at IoU >= 0.5; rows without a global id are
+    left out). Used to check that people keep their global id across a restart."""
+    gt = read_ground_truth(Path(seq_dir) / "gt" / "gt.txt")
+    votes: dict[int, dict[int, int]] = {}
+    for f in range(first, last + 1):
+        r = (rows[:, 0] == f) & (np.asarray(global_ids) > 0)
+        g = gt[(gt[:, 0] == f) & (gt[:, 6] > 0)]
+        if not r.any() or not len(g):
+            continue
+        iou = iou_matrix(tlwh_to_xyxy(rows[r, 2:6]), tlwh_to_xyxy(g[:, 2:6]))
+        for i, gid in enumerate(np.asarray(global_ids)[r].tolist()):
+            j = int(iou[i].argmax())
+            if iou[i, j] >= 0.5:
+                person = votes.setdefault(int(g[j, 1]), {})
+                person[gid] = person.get(gid, 0) + 1
+    return {p: max(v, key=v.get) for p, v in votes.items()}
 
 
 def run_offline(sequences: Sequence[OfflineSequence], trackers: Sequence[Any], config: IdentityConfig,

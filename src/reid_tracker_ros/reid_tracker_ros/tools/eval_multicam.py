@@ -38,6 +38,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--identity", action="append", default=[], metavar="KEY=VALUE",
                    help="identity node parameter override, e.g. threshold=0.05 (repeatable)")
     p.add_argument("--gallery-path", default="", help="identity gallery file (default: none, a fresh gallery)")
+    p.add_argument("--restart-at", type=int, default=None, metavar="FRAME",
+                   help="stop the --restart nodes before this frame (1-based) and start them again (the gallery "
+                        "is kept in --gallery-path, default <out>/gallery.npz); reports whether people kept "
+                        "their global ids")
+    p.add_argument("--restart", default="identity,cam1.tracker",
+                   help="comma-separated nodes to restart (graph keys: identity, cam<k>.tracker, ...)")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--frame-timeout", type=float, default=10.0)
     p.add_argument("--startup-timeout", type=float, default=240.0)
@@ -92,8 +98,10 @@ def run(args: argparse.Namespace) -> dict:
     from .replay import DEPTH, ReplayNode
 
     identity = dict(_override(t) for t in args.identity)
-    if args.gallery_path:
-        identity["gallery_path"] = str(Path(args.gallery_path).resolve())
+    if args.gallery_path or args.restart_at:
+        identity["gallery_path"] = str(Path(args.gallery_path or out / "gallery.npz").resolve())
+        if not args.gallery_path:
+            Path(identity["gallery_path"]).unlink(missing_ok=True)  # a fresh gallery for this run
     specs = multicam_pipeline(cams, [EVALUATION_CONFIG, *args.config], with_visualizer=False,
                               identity_overrides=identity, detector_backend=detector, tracker=args.tracker,
                               embedder_model=args.embedder_model)
@@ -125,7 +133,27 @@ def run(args: argparse.Namespace) -> dict:
 
             bar = tqdm(total=total, desc=f"lockstep {len(cams)} cameras", unit="frame")
         start = time.monotonic()
-        for _ in range(total):
+        restarted = [k for k in args.restart.split(",") if k] if args.restart_at else []
+        for index in range(1, total + 1):
+            if index == args.restart_at:
+                print(f"frame {index}: restarting {', '.join(restarted)}", flush=True)
+                codes = runner.restart(restarted)
+                if any(codes.values()):
+                    raise RuntimeError(f"restarted nodes did not stop cleanly: exit codes {codes}")
+                for n in [*nodes, listener]:
+                    executor.remove_node(n)
+                for cam, node, info in zip(cams, nodes, infos):
+                    if any(k.startswith(f"{cam}.") for k in restarted):
+                        blank = Image()
+                        fill_image_msg(blank, np.zeros((info.im_height, info.im_width, 3), np.uint8))
+                        node.wait_for_graph(args.startup_timeout, runner.check_alive, blank_image=blank,
+                                            image_subscribers=image_subscriber_count(per_cam_specs[cam]))
+                deadline = time.monotonic() + args.startup_timeout
+                while listener.count_publishers(IDENTITY_ASSIGNMENTS) == 0 and time.monotonic() < deadline:
+                    runner.check_alive()
+                    time.sleep(0.05)
+                for n in [*nodes, listener]:
+                    executor.add_node(n)
             frames = []
             for node, stream in zip(nodes, streams):
                 frame = next(stream, None)
@@ -167,6 +195,19 @@ def run(args: argparse.Namespace) -> dict:
         rows.append(r)
         gids.append(np.array([gid_of.get((int(x[0]), int(x[1])), 0) for x in r], np.int64))
     summary = score_cameras(seqs, rows, gids, out, lengths=[n for _, n in bags])
+    if args.restart_at:
+        from ..mot.multicam_eval import global_ids_of_people
+
+        kept, total_people = 0, 0
+        for k, seq in enumerate(seqs):
+            r = args.restart_at
+            before = global_ids_of_people(seq, rows[k], gids[k], max(1, r - 50), r - 1)
+            after = global_ids_of_people(seq, rows[k], gids[k], r + 1, r + 100)
+            both = sorted(set(before) & set(after))
+            kept += sum(before[p] == after[p] for p in both)
+            total_people += len(both)
+        summary["restart"] = {"at_frame": args.restart_at, "nodes": restarted, "people_across": total_people,
+                              "kept_global_id": kept}
     summary.update({"frames": int(sum(n for _, n in bags)),
                     "frames_dropped": int(sum(len(n.result.dropped) for n in nodes)),
                     "wall_s": round(wall, 2), "tracker": args.tracker or "config", "identity": identity})

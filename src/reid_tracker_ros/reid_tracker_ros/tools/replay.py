@@ -64,6 +64,7 @@ class ReplayNode(Node):
         self.result = ReplayResult(clock=self.clock)
         self._ping_stamps: set[int] = set()
         self._ping_seen: set[int] = set()
+        self._ping = 1  # stamps 2, 3, ... ns after the epoch: never a real frame's stamp
         ns = topics_ns.rstrip("/")
         self.create_subscription(DetectionArray, f"{ns}/{DETECTIONS}", self._on_stage(DETECTIONS), q)
         self.create_subscription(EmbeddedDetectionArray, f"{ns}/{EMBEDDED_DETECTIONS}",
@@ -134,10 +135,10 @@ class ReplayNode(Node):
                                f"{self.image_pub.get_subscription_count()} of {image_subscribers})")
         if blank_image is None:
             return
-        stamp = 1  # 1 ns after the epoch: never a real frame's stamp
         while time.monotonic() < deadline:
             alive()
-            stamp += 1
+            self._ping += 1
+            stamp = self._ping
             self._ping_stamps.add(stamp)
             blank_image.header.stamp.sec, blank_image.header.stamp.nanosec = 0, stamp
             if self.det_pub is not None:
