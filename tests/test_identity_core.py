@@ -243,3 +243,27 @@ def test_load_names_a_broken_file(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="broken.npz"):
         load(bad)
+
+
+def test_a_provisional_link_moves_when_later_views_disagree():
+    """A track whose first views (a person half in view) look like someone else joins them
+    provisionally; its later views are nearer its own identity and it moves there."""
+    a = _assigner(threshold=0.3, min_features=1, settle_features=6)
+    p = people(2, seed=13)
+    a.assign("cam1", "s", 0.0, [TrackSummary(1, views(p[0], 2, 0.1, 0))])  # A -> 1
+    a.assign("cam2", "s", 0.0, [TrackSummary(1, views(p[1], 2, 0.1, 1))])  # B -> 2
+    a.assign("cam1", "s", 1.0, [])  # A has left camera 1
+    # B walks into camera 1; the first view is closer to A's prototype
+    misleading = views(0.7 * p[0] + 0.3 * p[1], 1, 0.05, 2)
+    assert a.assign("cam1", "s", 2.0, [TrackSummary(5, misleading)]) == {5: 1}
+    out = {}
+    for k in range(3):
+        out = a.assign("cam1", "s", 3.0 + k, [TrackSummary(5, views(p[1], 1, 0.1, 10 + k))])
+    assert out == {5: 2} and a.relinked == 1
+    # B leaves and comes back; the new track's first view looks like nobody known: a new,
+    # provisional identity, dropped again when its later views find B
+    a.assign("cam1", "s", 7.0, [])
+    assert a.assign("cam1", "s", 8.0, [TrackSummary(6, views(people(1, seed=99)[0], 1, 0.05, 3))]) == {6: 3}
+    for k in range(3):
+        out = a.assign("cam1", "s", 9.0 + k, [TrackSummary(6, views(p[1], 1, 0.1, 30 + k))])
+    assert out == {6: 2} and 3 not in a.gallery and a.relinked == 2

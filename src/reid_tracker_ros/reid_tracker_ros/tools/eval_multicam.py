@@ -203,7 +203,8 @@ def run(args: argparse.Namespace) -> dict:
             r = args.restart_at
             before = global_ids_of_people(seq, rows[k], gids[k], max(1, r - 50), r - 1)
             after = global_ids_of_people(seq, rows[k], gids[k], r + 1, r + 100)
-            both = sorted(set(before) & set(after))
+            owners = list(before.values())  # an id two people carried before is no one's to keep
+            both = sorted(p for p in set(before) & set(after) if owners.count(before[p]) == 1)
             kept += sum(before[p] == after[p] for p in both)
             total_people += len(both)
         summary["restart"] = {"at_frame": args.restart_at, "nodes": restarted, "people_across": total_people,
