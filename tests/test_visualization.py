@@ -190,6 +190,25 @@ def test_marker_lifecycle_adds_updates_and_deletes_so_no_ghosts_remain():
     assert [m for m in book.update([7], [1], [[np.nan] * 3], [1.7], [[0.0] * 3]) if m.action == markers.ADD] == []
 
 
+def test_markers_and_labels_follow_the_global_id_across_cameras():
+    """Two cameras' visualizers: the same person (global id 7) has different track ids but one
+    colour and the label g7 in both; a track without a global id keeps its own colour."""
+    pos, vel = np.array([[0.0, 1.0, 4.0], [1.0, 1.0, 5.0]]), np.zeros((2, 3))
+    cam1 = MarkerBook().update([3, 4], [1, 1], pos, [1.7, 1.7], vel, global_ids=[7, 0])
+    cam2 = MarkerBook().update([12], [1], pos[:1], [1.7], vel[:1], global_ids=[7])
+    person = {(m.ns, m.id): m for m in cam1 + cam2 if m.action == markers.ADD}
+    assert person[("person", 3)].colour == person[("person", 12)].colour != person[("person", 4)].colour
+    assert person[("person", 3)].colour[:3] == pytest.approx(tuple(c / 255 for c in id_colour(7)[::-1]))
+    assert person[("label", 3)].text.startswith("g7 (3)") and person[("label", 12)].text.startswith("g7 (12)")
+    assert person[("label", 4)].text.startswith("4 ")
+    tracks = snapshot([3, 4], [[10, 20, 50, 120], [200, 30, 260, 200]])
+    tracks.global_ids = np.array([7, 0])
+    assert tracks.display_ids().tolist() == [7, 4]
+    img = annotate_tracks(np.zeros((240, 320, 3), np.uint8), tracks)
+    b, g, r = id_colour(7)
+    assert (img[20:121, 10] == (b, g, r)).all(axis=1).any()  # the box's left edge in the global id's colour
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sets(st.integers(1, 12), max_size=6), min_size=1, max_size=15),
        st.sets(st.integers(1, 12)))
@@ -330,7 +349,8 @@ def test_message_conversions_round_trip():
 
     tracks = snapshot([5, 6], [[10, 20, 50, 120], [200, 30, 260, 200]], states=[1, 2], since=[0, 3])
     tracks.velocities = np.array([[1.5, -0.5], [0.0, 2.0]])
-    back = snapshot_from_msg(TrackArray(tracks=track_msgs_from(tracks, Track)))
+    back = snapshot_from_msg(TrackArray(tracks=track_msgs_from(tracks, Track, {6: 42})))
+    assert back.global_ids.tolist() == [0, 42]
     for field in ("track_ids", "boxes", "states", "frames_since_update", "velocities"):
         np.testing.assert_allclose(getattr(back, field), getattr(tracks, field), rtol=1e-6)
     assert len(snapshot_from_msg(TrackArray())) == 0

@@ -97,9 +97,17 @@ class TrackSnapshot:
     hits: np.ndarray  # (M,) matched frames
     frames_since_update: np.ndarray  # (M,)
     velocities: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (M, 2) px/frame
+    global_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (M,) 0: none / unknown
 
     def __len__(self) -> int:
         return len(self.track_ids)
+
+    def display_ids(self) -> np.ndarray:
+        """(M,) the id a person is shown and coloured by: the global id where the identity node
+        gave one, else the track id."""
+        if len(self.global_ids) != len(self):
+            return np.asarray(self.track_ids, np.int64)
+        return np.where(self.global_ids > 0, self.global_ids, self.track_ids).astype(np.int64)
 
     @classmethod
     def empty(cls) -> "TrackSnapshot":

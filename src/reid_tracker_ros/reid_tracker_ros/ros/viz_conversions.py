@@ -28,9 +28,10 @@ def snapshot_from_msg(msg) -> TrackSnapshot:
     if not len(t):
         return TrackSnapshot.empty()
     arr = np.array([(k.x, k.y, k.width, k.height, k.score, k.velocity_x, k.velocity_y) for k in t], np.float64)
-    ints = np.array([(k.track_id, k.class_id, k.state, k.age, k.hits, k.frames_since_update) for k in t], np.int64)
+    ints = np.array([(k.track_id, k.class_id, k.state, k.age, k.hits, k.frames_since_update, k.global_id)
+                     for k in t], np.int64)
     return TrackSnapshot(ints[:, 0], tlwh_to_xyxy(arr[:, :4]), arr[:, 4], ints[:, 1], ints[:, 2].astype(np.uint8),
-                         ints[:, 3], ints[:, 4], ints[:, 5], arr[:, 5:7])
+                         ints[:, 3], ints[:, 4], ints[:, 5], arr[:, 5:7], ints[:, 6])
 
 
 def camera_from_info(info: CameraInfo) -> CameraModel | None:

@@ -105,13 +105,16 @@ def annotate_tracks(image: np.ndarray, tracks: TrackSnapshot, trails: TrailHisto
     scale_px = max(1, round(img.shape[0] / 360))
     font = 0.4 * scale_px + 0.1
     confirmed = 0
+    display = tracks.display_ids()
+    has_global = (tracks.global_ids > 0) if len(tracks.global_ids) == len(tracks) else np.zeros(len(tracks), bool)
     for i in range(len(tracks)):
         state = TrackState(int(tracks.states[i]))
         if state == TrackState.TENTATIVE and not show_tentative:
             continue
         confirmed += state == TrackState.CONFIRMED
         tid = int(tracks.track_ids[i])
-        colour = id_colour(tid)
+        shown_id = int(display[i])  # the global id when there is one: one colour across cameras
+        colour = id_colour(shown_id)
         if rgb:
             colour = colour[::-1]
         box = np.asarray(tracks.boxes[i], np.float64)
@@ -127,7 +130,8 @@ def annotate_tracks(image: np.ndarray, tracks: TrackSnapshot, trails: TrailHisto
             _dashed_rectangle(img, p1, p2, colour, max(1, scale_px), dash=4 * scale_px)
         else:
             cv2.rectangle(img, p1, p2, colour, 2 * scale_px if state == TrackState.CONFIRMED else 1, cv2.LINE_AA)
-        _label(img, f"{tid}{_STATE_TAG[state]}", (p1[0], p1[1] - 2), colour, font, max(1, scale_px))
+        text = f"g{shown_id}/{tid}" if has_global[i] else f"{tid}"
+        _label(img, f"{text}{_STATE_TAG[state]}", (p1[0], p1[1] - 2), colour, font, max(1, scale_px))
     overlay = (f"{fps:.1f} fps" if fps else "-- fps") + f" | {confirmed} tracks" + (f" | {extra_text}"
                                                                                     if extra_text else "")
     cv2.putText(img, overlay, (8, 8 + 18 * scale_px), cv2.FONT_HERSHEY_SIMPLEX, font * 1.2, (0, 0, 0),

@@ -119,9 +119,13 @@ class MarkerBook:
         return {ns: set(ids) for ns, ids in self._live.items()}
 
     def update(self, track_ids: np.ndarray, states: np.ndarray, positions: np.ndarray, heights: np.ndarray,
-               velocities: np.ndarray, pitch_deg: float = 0.0) -> list[MarkerSpec]:
-        """Markers for the tracks given (rows with a NaN position are treated as absent)."""
+               velocities: np.ndarray, pitch_deg: float = 0.0, global_ids: np.ndarray | None = None
+               ) -> list[MarkerSpec]:
+        """Markers for the tracks given (rows with a NaN position are treated as absent); with
+        ``global_ids`` (0: none) a person is coloured and labelled by their global id, so the
+        same person has the same colour in every camera."""
         ids = np.asarray(track_ids, np.int64).reshape(-1)
+        gids = np.zeros(len(ids), np.int64) if global_ids is None else np.asarray(global_ids, np.int64).reshape(-1)
         positions = np.asarray(positions, np.float64).reshape(-1, 3)
         heights = np.asarray(heights, np.float64).reshape(-1)
         velocities = np.asarray(velocities, np.float64).reshape(-1, 3)
@@ -138,14 +142,16 @@ class MarkerBook:
             if not np.isfinite(foot).all():
                 continue
             lost = int(states[i]) == TrackState.LOST
-            colour = id_rgba(tid, 0.35 if lost else 0.8)
+            key = int(gids[i]) if gids[i] > 0 else tid  # colour and label: the global id when known
+            colour = id_rgba(key, 0.35 if lost else 0.8)
             height = float(heights[i]) if np.isfinite(heights[i]) else 1.7
             centre = foot + up * height / 2.0
             out.append(MarkerSpec(NS_PERSON, tid, ADD, CYLINDER, tuple(centre), upright, (0.5, 0.5, height), colour,
                                   lifetime_s=self.lifetime_s))
-            label = f"{tid}" + (" lost" if lost else "") + f"  {float(np.linalg.norm(foot)):.1f} m"
+            label = (f"g{key} ({tid})" if gids[i] > 0 else f"{tid}") + (" lost" if lost else "") + \
+                f"  {float(np.linalg.norm(foot)):.1f} m"
             out.append(MarkerSpec(NS_LABEL, tid, ADD, TEXT_VIEW_FACING, tuple(foot + up * (height + 0.3)),
-                                  scale=(0.3, 0.3, 0.3), colour=id_rgba(tid, 1.0), text=label,
+                                  scale=(0.3, 0.3, 0.3), colour=id_rgba(key, 1.0), text=label,
                                   lifetime_s=self.lifetime_s))
             now[NS_PERSON].add(tid)
             now[NS_LABEL].add(tid)
@@ -155,7 +161,7 @@ class MarkerBook:
                 start = centre
                 end = start + vel  # one second ahead
                 out.append(MarkerSpec(NS_VELOCITY, tid, ADD, ARROW, scale=(0.08, 0.16, 0.2),
-                                      colour=id_rgba(tid, 1.0), points=(tuple(start), tuple(end)),
+                                      colour=id_rgba(key, 1.0), points=(tuple(start), tuple(end)),
                                       lifetime_s=self.lifetime_s))
                 now[NS_VELOCITY].add(tid)
         for ns in NAMESPACES:

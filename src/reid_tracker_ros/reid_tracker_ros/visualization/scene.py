@@ -73,11 +73,13 @@ class TrackVisualizer:
         ids = np.asarray(tracks.track_ids, np.int64)[shown]
         boxes = np.asarray(tracks.boxes, np.float64).reshape(-1, 4)[shown]
         states = np.asarray(tracks.states)[shown]
+        gids = (np.asarray(tracks.global_ids, np.int64)[shown] if len(tracks.global_ids) == len(tracks)
+                else None)
         positions, methods = track_positions(boxes, camera, s.camera_height_m, s.camera_pitch_deg, depth_m,
                                              s.max_range_m)
         velocities = self.velocity.update(ids, positions, stamp_s)
         heights = person_heights(boxes, positions, camera)
-        markers = self.markers.update(ids, states, positions, heights, velocities, s.camera_pitch_deg)
+        markers = self.markers.update(ids, states, positions, heights, velocities, s.camera_pitch_deg, gids)
         known = np.isfinite(positions).all(axis=1)
         return Scene3D(ids[known], positions[known], methods[known], velocities[known],
                        heading_quaternions(velocities[known], s.camera_pitch_deg),
