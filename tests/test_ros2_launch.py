@@ -195,6 +195,50 @@ def test_camera_launch_with_a_video_publishes_tracks_markers_and_images(launches
     assert "static_transform_publisher" not in launch.text()  # camera_tf:=false
 
 
+def test_multicam_launch_gives_one_person_one_global_id_in_both_cameras(launches, env, tmp_path):
+    """Two cameras playing the same video (so the same people) through multicam.launch.py: both
+    trackers fill Track.global_id from the one identity node, the same ids in both cameras, and
+    the markers of each camera's visualizer come out in its namespace."""
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from reid_msgs.msg import TrackArray
+    from visualization_msgs.msg import MarkerArray
+
+    video = _bus_video(tmp_path / "bus.avi", 40)
+    config = tmp_path / "looping.yaml"
+    config.write_text("/**/source:\n  ros__parameters:\n    loop: true\n")
+    launch = launches("multicam.launch.py", "cameras:=cam1,cam2", f"sources:={video},{video}", f"config:={config}",
+                      f"gallery_path:={tmp_path / 'gallery.npz'}")
+    gids: dict[str, set[int]] = {"cam1": set(), "cam2": set()}
+    labels: list[str] = []
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("multicam_launch_probe", context=context)
+    try:
+        for cam in gids:
+            node.create_subscription(TrackArray, f"/{cam}/tracks", lambda m, c=cam: gids[c].update(
+                t.global_id for t in m.tracks if t.global_id > 0), 10)
+        node.create_subscription(MarkerArray, "/cam2/tracks/markers", lambda m: labels.extend(
+            k.text for k in m.markers if k.text), qos_profile_sensor_data)
+        executor = rclpy.executors.SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+
+        def spin_check() -> bool:
+            executor.spin_once(timeout_sec=POLL)
+            return len(gids["cam1"] & gids["cam2"]) >= 2 and any(t.startswith("g") for t in labels)
+
+        wait_until(spin_check, START_S * 1.5, "global ids shared by /cam1/tracks and /cam2/tracks", launch)
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    pids = launch.node_pids()
+    assert set(pids) == {"source", "detector", "embedder", "tracker", "visualizer", "identity"}, pids
+    os.killpg(launch.proc.pid, signal.SIGINT)
+    assert launch.wait_exit(60) == 0
+    clean_exits(launch.text(), [*EXECUTABLES.values(), "identity_node"])
+    assert (tmp_path / "gallery.npz").is_file()  # saved at shutdown
+
+
 def test_camera_launch_names_a_missing_package_and_starts_nothing(launches, env, tmp_path):
     from reid_tracker_ros.launch_checks import executable_problem
 

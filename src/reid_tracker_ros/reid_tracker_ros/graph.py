@@ -128,14 +128,15 @@ def camera_pipeline(config_files: list[str] | tuple[str, ...] = ("default.yaml",
                     detector_backend: str | None = None,
                     tracker: str | None = None,
                     embedder_model: str | None = None,
-                    visualizer_overrides: dict | None = None) -> list[NodeSpec]:
+                    visualizer_overrides: dict | None = None,
+                    public_detections_topic: str = DEFAULT_PUBLIC_DETECTIONS_TOPIC) -> list[NodeSpec]:
     """[source ->] detector -> embedder -> tracker -> visualizer on a camera's topics.
 
     ``source`` (a video file, webcam index or image folder) adds the source node publishing
     ``image_topic`` and ``camera_info_topic``; without it a camera driver publishes them.
     ``depth_topic`` (an aligned depth image) switches the visualizer's 3D positions to depth."""
     specs = pipeline(config_files, image_topic=image_topic, detector_backend=detector_backend, tracker=tracker,
-                     embedder_model=embedder_model)
+                     embedder_model=embedder_model, public_detections_topic=public_detections_topic)
     files = specs[0].param_files
     camera_remaps = ((IMAGE, image_topic), (CAMERA_INFO, camera_info_topic))
     vis_overrides = {"use_depth": True} if depth_topic else {}

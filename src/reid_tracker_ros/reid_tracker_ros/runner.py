@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .graph import NodeSpec, environment, pipeline
+from .graph import NodeSpec, environment, multicam_pipeline, pipeline
 from .topics import DEFAULT_IMAGE_TOPIC
 
 
@@ -120,20 +120,30 @@ class GraphRunner:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start detector -> embedder -> tracker without ros2 launch.")
     parser.add_argument("--config", action="append", default=[], help="extra parameter YAML (repeatable)")
-    parser.add_argument("--image", default=DEFAULT_IMAGE_TOPIC, help="input image topic")
+    parser.add_argument("--image", default=None,
+                        help=f"input image topic (default {DEFAULT_IMAGE_TOPIC}; with --cameras: image_raw in each "
+                             "camera's namespace)")
+    parser.add_argument("--cameras", default="",
+                        help="comma-separated camera names: one pipeline per camera in its namespace plus one "
+                             "identity node (global ids), as multicam.launch.py starts them")
     parser.add_argument("--detector", choices=("ultralytics", "public"), help="detector backend override")
     parser.add_argument("--tracker", help="tracker strategy override")
     parser.add_argument("--profile", choices=("robot", "local"), default="robot",
                         help="Fast DDS profile: robot (SHM+UDP) or local (SHM only, this host)")
     parser.add_argument("--log-dir", default="runs/graph-logs")
     args = parser.parse_args(argv)
-    specs = pipeline(args.config or ["default.yaml"], image_topic=args.image, detector_backend=args.detector,
-                     tracker=args.tracker)
+    cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
+    if cameras:
+        specs = multicam_pipeline(cameras, args.config or ["default.yaml"], image_topic=args.image or "image_raw",
+                                  with_visualizer=False, detector_backend=args.detector, tracker=args.tracker)
+    else:
+        specs = pipeline(args.config or ["default.yaml"], image_topic=args.image or DEFAULT_IMAGE_TOPIC,
+                         detector_backend=args.detector, tracker=args.tracker)
     stop_requested: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a service manager: stop the nodes cleanly
         signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
     runner = GraphRunner(specs, args.log_dir, profile=args.profile).start()
-    print(f"started {', '.join(s.name for s in specs)}; logs in {args.log_dir}; Ctrl-C stops", flush=True)
+    print(f"started {', '.join(s.key for s in specs)}; logs in {args.log_dir}; Ctrl-C stops", flush=True)
     code = 0
     try:
         while not stop_requested:

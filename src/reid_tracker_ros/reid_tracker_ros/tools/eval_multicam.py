@@ -212,6 +212,10 @@ def run(args: argparse.Namespace) -> dict:
     summary.update({"frames": int(sum(n for _, n in bags)),
                     "frames_dropped": int(sum(len(n.result.dropped) for n in nodes)),
                     "wall_s": round(wall, 2), "tracker": args.tracker or "config", "identity": identity})
+    from .multicam_sheet import write_sheet
+
+    sheet = write_sheet(out / "multicam_sheet.jpg", seqs, [n.result.tracks for n in nodes])
+    summary["sheet"] = str(sheet) if sheet else None
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
 
