@@ -8,7 +8,7 @@ SEQ ?=
 TRACKER ?=
 FRAMES ?= 300
 
-.PHONY: setup demo test eval eval-multicam soak reid-eval bench-tracker bench-live clean help
+.PHONY: setup demo test eval eval-multicam soak reid-eval bench-tracker bench-live bench-identity clean help
 help:
 	@echo "make setup   create .venv, install pinned requirements, colcon build (idempotent)"
 	@echo "make demo    synthetic MOT sequence -> rosbag2 -> running nodes -> HOTA/MOTA/IDF1, fps"
@@ -17,6 +17,7 @@ help:
 	@echo "make eval SEQ=<MOTChallenge folder> [TRACKER=deepsort|sort] [DETECTOR=public|yolo]"
 	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--split dev\"]  ours vs BoxMOT and Ultralytics on the validation suite's test split (.venv-bench)"
 	@echo "make bench-live [IMGSZ=960] [VIDEO=<video>]  camera graph vs Ultralytics' model.track, realtime latency (last line JSON)"
+	@echo "make bench-identity [IDENTITY_SIZES=\"1000 10000 100000\"]  identity gallery: assignment ms per frame vs stored identities (last line JSON)"
 	@echo "make reid-eval DATA=<Market-1501-layout folder> [MODEL=<.onnx|.pt|default>]  rank-1/mAP (+ re-ranking)"
 	@echo "make gan-study  GAN -> generated persons -> ReID with/without them (last line JSON)"
 	@echo "make soak    $(SOAK_FRAMES) frames through the graph: RSS and latency at start and end (last line JSON)"
@@ -68,6 +69,12 @@ BENCH_ROS_LIBS := export $$(python -c 'import os; print("LD_LIBRARY_PATH=" + os.
 bench-live: setup
 	@bash scripts/setup_bench_env.sh
 	@$(RUN) $(BENCH_ROS_LIBS) "$(WS)/.venv-bench/bin/python" -m reid_tracker_ros.tools.bench_live --imgsz $(IMGSZ) --video "$(VIDEO)" $(BENCH_LIVE_ARGS)
+
+# The identity node's core at 1k/10k/100k stored synthetic identities (1280-dim, narrow cone):
+# assign() time per camera report, default config (IVF from 20k) vs exact, IVF recall and build.
+IDENTITY_SIZES ?= 1000 10000 100000
+bench-identity: setup
+	@$(RUN) python -m reid_tracker_ros.tools.bench_identity --sizes $(IDENTITY_SIZES) $(BENCH_IDENTITY_ARGS)
 
 clean:
 	rm -rf build install log runs ros2_tools

@@ -100,6 +100,42 @@ def test_gallery_state_round_trip():
     np.testing.assert_allclose(g2.search(q, 2)[1], g.search(q, 2)[1], atol=1e-6)
 
 
+def test_bulk_add_is_the_same_gallery_as_adding_one_by_one():
+    p = people(100, seed=4)
+    feats = np.stack([views(p[i], 2, 0.1, i) for i in range(100)])
+    one, bulk = IdentityGallery(DIM, exemplars=3), IdentityGallery(DIM, exemplars=3)
+    one.add(p[0], 0.0)
+    bulk.add(p[0], 0.0)
+    ids = [one.add(f, 1.0, camera="cam1") for f in feats]
+    assert bulk.add_many(feats, 1.0, camera="cam1").tolist() == ids  # 2..101, across a growth
+    s1, s2 = one.state(), bulk.state()
+    for key in s1:
+        np.testing.assert_array_equal(s1[key], s2[key], err_msg=key)
+    q = views(p[7], 1, 0.1, 70)
+    np.testing.assert_array_equal(bulk.search(q, 3)[0], one.search(q, 3)[0])
+    assert bulk.add(p[1], 2.0) == one.add(p[1], 2.0) == 102  # bookkeeping goes on as after add()
+    full = IdentityGallery(DIM, max_identities=5)
+    with pytest.raises(ValueError, match="room for 5 more identities, not 6"):
+        full.add_many(feats[:6], 0.0)
+    with pytest.raises(ValueError, match=r"K <= 4"):
+        full.add_many(np.ones((2, 5, DIM)), 0.0)
+    with pytest.raises(ValueError, match="non-zero"):
+        full.add_many(np.zeros((1, 1, DIM)), 0.0)
+    assert len(full) == 0 and full.nbytes > 0
+
+
+@pytest.mark.skipif(not HAVE_FAISS, reason="faiss-cpu not installed (requirements.txt installs it)")
+def test_bulk_added_identities_reach_a_built_index():
+    g = IdentityGallery(DIM, index_from=100)
+    p = people(400, seed=5)
+    g.add_many(p[:300, None], 0.0)
+    g.search(p[:1], 1)  # builds the IVF over 300 rows
+    assert g.index.indexed
+    new = g.add_many(p[300:, None], 0.0)
+    gids, _ = g.search(p[300:], 1)
+    assert (gids[:, 0] == new).mean() >= 0.95
+
+
 def _assigner(**kw) -> IdentityAssigner:
     return IdentityAssigner(IdentityConfig(**{"threshold": 0.3, "min_features": 2, **kw}), DIM)
 

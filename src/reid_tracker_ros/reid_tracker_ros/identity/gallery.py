@@ -94,9 +94,15 @@ class IdentityGallery:
     def last_seen(self, gid: int) -> float:
         return float(self._last[self._row[int(gid)]])
 
-    def _grow(self) -> None:
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the gallery's arrays (capacity, not only rows in use)."""
+        return sum(a.nbytes for a in (self._proto, self._ex, self._count, self._used, self._gid, self._first,
+                                      self._last))
+
+    def _grow(self, need: int = 1) -> None:
         old = len(self._used)
-        new = min(max(2 * old, 64), max(self.max_identities + 1, old + 1))
+        new = min(max(2 * old, 64, old + need), max(self.max_identities + 1, old + need))
         self._proto = np.concatenate([self._proto, np.zeros((new - old, self.dim), np.float32)])
         self._ex = np.concatenate([self._ex, np.zeros((new - old, self.exemplars, self.dim), np.float16)])
         for name in ("_count", "_used", "_gid", "_first", "_last"):
@@ -141,6 +147,39 @@ class IdentityGallery:
         self.next_id = max(self.next_id, gid + 1)
         self._store(r, feats)
         return gid
+
+    def add_many(self, features: np.ndarray, stamp: float, camera: str = "") -> np.ndarray:
+        """New anonymous identities from ``features`` (N, K, D), K <= ``exemplars``: row i's K
+        views become identity i; returns the N new global ids. The same gallery as N calls of
+        :meth:`add`, in a few array writes: filling or restoring 100k identities one by one is
+        minutes of Python. Evicts nothing: the gallery must have room for all N."""
+        feats = np.asarray(features, np.float32)
+        if feats.ndim != 3 or feats.shape[2] != self.dim or not 1 <= feats.shape[1] <= self.exemplars:
+            raise ValueError(f"identity features must be (N, K <= {self.exemplars}, {self.dim}), "
+                             f"got shape {feats.shape}")
+        n, k = feats.shape[:2]
+        if len(self._row) + n > self.max_identities:
+            raise ValueError(f"identity gallery has room for {self.max_identities - len(self._row)} more "
+                             f"identities, not {n}")
+        feats = normalize_rows(feats.reshape(n * k, self.dim)).reshape(n, k, self.dim)
+        if not np.any(feats != 0.0, axis=2).all():
+            raise ValueError("a new identity needs non-zero features")
+        if len(self._free) < n:
+            self._grow(n - len(self._free))
+        rows = np.array(self._free[len(self._free) - n:][::-1], np.int64)
+        del self._free[len(self._free) - n:]
+        gids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self._used[rows], self._gid[rows], self._count[rows] = True, gids, k
+        self._first[rows] = self._last[rows] = float(stamp)
+        self._ex[rows] = 0.0
+        self._ex[rows, :k] = feats
+        self._proto[rows] = normalize_rows(self._ex[rows, :k].astype(np.float32).mean(axis=1))
+        self._row.update(zip(gids.tolist(), rows.tolist()))
+        self._cameras.update((g, {camera} if camera else set()) for g in gids.tolist())
+        self.next_id += n
+        for r in rows.tolist():
+            self.index.set_row(r)
+        return gids
 
     def update(self, gid: int, features: np.ndarray, stamp: float, camera: str = "") -> None:
         """Add views of a known identity and mark it seen at ``stamp``."""
