@@ -52,8 +52,8 @@ def _actions(context, *_, **__):
         kwargs = launch_node_kwargs(spec)
         if value["autostart"] == "false":
             kwargs["parameters"] = [*kwargs["parameters"], {"autostart": False}]
-            # LifecycleNode needs the namespace spelled out (Humble and Jazzy)
-            actions.append(LifecycleNode(namespace="", **kwargs))
+            # LifecycleNode needs the namespace spelled out (Humble and Jazzy): kwargs has it
+            actions.append(LifecycleNode(**kwargs))
         else:
             actions.append(Node(**kwargs))
     return actions

@@ -165,29 +165,35 @@ class IdentityAssigner:
                 self.gallery.update(gid, feats, stamp, camera)
         if queries:
             self._link(cam, camera, stamp, queries)
-        for tid in rechecks:
-            self._recheck(cam, tid)
+        if rechecks:
+            self._recheck(cam, rechecks)
         return {int(s.track_id): cam.links.get(int(s.track_id), 0) for s in summaries}
 
-    def _recheck(self, cam: _CameraState, tid: int) -> None:
-        """Move a provisionally linked track to a nearer identity, if there is one now."""
+    def _recheck(self, cam: _CameraState, tids: list[int]) -> None:
+        """Move provisionally linked tracks to a nearer identity, where there is one now (one
+        search for all of them)."""
+        means = normalize_rows(np.stack([np.mean(cam.probation[t], axis=0) for t in tids]))
+        gids, dist = self.gallery.search(means, self.config.candidates + 1)
+        for i, tid in enumerate(tids):
+            self._move(cam, tid, gids[i], dist[i])
+
+    def _move(self, cam: _CameraState, tid: int, gids: np.ndarray, dist: np.ndarray) -> None:
         cfg = self.config
         current = cam.links[tid]
         own = cam.created.get(tid) == current
-        mean = normalize_rows(np.mean(cam.probation[tid], axis=0, keepdims=True))
-        gids, dist = self.gallery.search(mean, cfg.candidates + 1)
         held = {g for t, g in cam.links.items() if t != tid}
         limit = cfg.threshold
         if not own:  # the identity it joined must be beaten
-            where = np.flatnonzero(gids[0] == current)
-            limit = min(limit, float(dist[0, where[0]]) if len(where) else np.inf)
-        for g, d in zip(gids[0].tolist(), dist[0].tolist()):
-            if g <= 0 or g == current or g in held:
+            where = np.flatnonzero(gids == current)
+            limit = min(limit, float(dist[where[0]]) if len(where) else np.inf)
+        for g, d in zip(gids.tolist(), dist.tolist()):
+            if g <= 0 or g == current or g in held or g not in self.gallery:
                 continue
             if d < limit:
                 cam.links[tid] = g
                 cam.created.pop(tid, None)
-                if own and not any(current in c.links.values() for c in self.cameras.values()):
+                if own and current in self.gallery and not any(
+                        current in c.links.values() for c in self.cameras.values()):
                     self.gallery.forget(current)
                     self.created -= 1
                 self.relinked += 1

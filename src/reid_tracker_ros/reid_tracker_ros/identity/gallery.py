@@ -146,6 +146,7 @@ class IdentityGallery:
         self._cameras[gid] = {camera} if camera else set()
         self.next_id = max(self.next_id, gid + 1)
         self._store(r, feats)
+        self.index.add_row(r)
         return gid
 
     def add_many(self, features: np.ndarray, stamp: float, camera: str = "") -> np.ndarray:
@@ -178,7 +179,7 @@ class IdentityGallery:
         self._cameras.update((g, {camera} if camera else set()) for g in gids.tolist())
         self.next_id += n
         for r in rows.tolist():
-            self.index.set_row(r)
+            self.index.add_row(r)
         return gids
 
     def update(self, gid: int, features: np.ndarray, stamp: float, camera: str = "") -> None:
@@ -202,7 +203,7 @@ class IdentityGallery:
                 ex[int(np.argmax(ex.astype(np.float32) @ f))] = f
         n = int(self._count[r])
         self._proto[r] = normalize_rows(ex[:n].astype(np.float32).mean(axis=0, keepdims=True))[0]
-        self.index.set_row(r)
+        self.index.moved_row(r)
 
     def set_name(self, gid: int, name: str) -> None:
         if int(gid) not in self._row:
