@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from reid_tracker_ros.identity import (HAVE_FAISS, IdentityAssigner, IdentityConfig, IdentityGallery, TrackSummary,
+from reid_tracker_ros.identity import (HAVE_FAISS, IdentityAssigner, IdentityConfig, IdentityGallery, PrototypeIndex,
+                                       TrackSummary,
                                        load, save_atomic)
 
 DIM = 32
@@ -45,9 +46,11 @@ def test_search_finds_the_nearest_identity_and_pads():
 
 
 @pytest.mark.skipif(not HAVE_FAISS, reason="faiss-cpu not installed (requirements.txt installs it)")
-def test_indexed_search_agrees_with_exact_search_and_follows_changes():
+@pytest.mark.parametrize("reduce_to", [DIM, 12])  # full rows, and the IVF on 12 principal axes
+def test_indexed_search_agrees_with_exact_search_and_follows_changes(reduce_to):
     exact = IdentityGallery(DIM, index_from=10 ** 9)
     indexed = IdentityGallery(DIM, index_from=100)
+    indexed.index = PrototypeIndex(DIM, index_from=100, reduce_to=reduce_to)
     p = people(900, seed=1)
     for i in range(600):
         f = views(p[i], 2, 0.05, i)
@@ -56,7 +59,7 @@ def test_indexed_search_agrees_with_exact_search_and_follows_changes():
     q = np.stack([views(p[i], 1, 0.05, 1000 + i)[0] for i in range(50)])
     ge, _ = exact.search(q, 1)
     gi, _ = indexed.search(q, 1)
-    assert indexed.index.indexed
+    assert indexed.index.indexed and (indexed.index._proj is None) == (reduce_to == DIM)
     assert (ge[:, 0] == gi[:, 0]).mean() >= 0.95
     # a forgotten identity is never returned again, even before its row leaves the IVF
     indexed.forget(int(gi[0, 0]))

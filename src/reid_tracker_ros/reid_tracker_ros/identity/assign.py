@@ -66,7 +66,7 @@ class IdentityConfig:
     exemplars: int = 4          # features kept per identity
     max_identities: int = 100000
     retention_s: float = 86400.0  # an anonymous identity not seen this long is forgotten
-    index_from: int = 20000     # identities from which an IVF index proposes candidates
+    index_from: int = 5000      # identities from which an IVF index proposes candidates
     candidates: int = 8         # nearest identities considered per track
 
     def __post_init__(self) -> None:

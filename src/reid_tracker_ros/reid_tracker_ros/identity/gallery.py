@@ -38,7 +38,7 @@ class IdentityGallery:
     """Appearance memory of global identities; vectorised lookup; plain-array state."""
 
     def __init__(self, dim: int, exemplars: int = 4, max_identities: int = 100000,
-                 retention_s: float = 86400.0, index_from: int = 20000) -> None:
+                 retention_s: float = 86400.0, index_from: int = 5000) -> None:
         if dim < 1 or exemplars < 1 or max_identities < 1:
             raise ValueError(f"identity gallery needs dim, exemplars and max_identities >= 1, got {dim}, "
                              f"{exemplars}, {max_identities}")

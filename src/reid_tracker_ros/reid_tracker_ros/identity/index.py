@@ -7,17 +7,20 @@ inverted-file index (faiss ``IndexIVFFlat`` on inner products, when faiss-cpu is
 proposes ``candidates`` rows per query from ``nprobe`` of its cells, and those are re-scored
 exactly from the matrix. Without faiss the search stays exact and linear.
 
-Two things make the IVF work on ReID features (tuned with ``tools/bench_identity.py``, 100k
-synthetic identities of 1280 dims): the features sit in a narrow cone, where inner-product
-k-means makes a few huge cells near the cone's axis (up to 20x the mean size: a query probes
-them and scans thousands of rows), so the index holds the rows *centred* on the training mean
-and re-normalised (cells even; at 100k, nprobe 64 then finds the exact nearest for 98 % of
-queries in 2 ms, where the uncentred cells needed 6 ms); and a query or a 10-row update is too
-small for a thread team, which on a 2-core machine cost more than the work (a 10-row update
-17 ms instead of 1 ms), so faiss runs single-threaded outside training.
+Three things make the IVF work on ReID features (tuned with ``tools/bench_identity.py``, 100k
+synthetic identities of 1280 dims):
+- the features sit in a narrow cone, where inner-product k-means makes a few huge cells near the
+  cone's axis (up to 20x the mean size: a query probes them and scans thousands of rows), so the
+  index holds the rows *centred* on the training mean and re-normalised: the cells come out even;
+- the IVF works on the centred rows' first ``reduce_to`` (256) principal axes: scanning 1280-dim
+  rows was 3 ms of a 6 ms frame; on 256 dims a search costs a fifth, which pays for probing twice
+  as many cells (``nprobe`` 128: the indexed search returns the exact nearest for 99.5 % of the
+  queries, against 98 % on full rows with nprobe 64), and the candidates are re-scored on the
+  full rows anyway;
+- a query or a 10-row update is too small for a thread team, which on a 2-core machine cost more
+  than the work (a 10-row update 17 ms instead of 1 ms), so faiss runs single-threaded outside
+  training.
 
-Changes reach the IVF in batches. Every linked track moves its identity's prototype a little in
-every report, and re-indexing ten rows per frame cost 1.8 ms of the 6 ms a frame took at 100k.
 Rows added or moved since the last batch are searched exactly beside the IVF (their old IVF
 entries are ignored), rows of forgotten identities are filtered out by the ``used`` mask, and
 a batch goes in once ``flush_at`` rows (1 % of the gallery) are pending: at 100k that is up to
@@ -59,8 +62,8 @@ class PrototypeIndex:
     :meth:`clear_row` so the index follows. Rows not in use must be all-zero (they then never rank above a real match).
     """
 
-    def __init__(self, dim: int, index_from: int = 20000, nprobe: int = 64, candidates: int = 64,
-                 use_faiss: bool | None = None) -> None:
+    def __init__(self, dim: int, index_from: int = 5000, nprobe: int = 128, candidates: int = 64,
+                 use_faiss: bool | None = None, reduce_to: int = 256) -> None:
         if index_from < 1 or nprobe < 1 or candidates < 1:
             raise ValueError(f"index_from, nprobe and candidates must be >= 1, got {index_from}, {nprobe}, "
                              f"{candidates}")
@@ -75,9 +78,13 @@ class PrototypeIndex:
         self._trained_at = 0  # rows in use when the IVF was trained (retrained at 4x)
         self._pending: set[int] = set()  # rows added, moved or freed since the last batch: searched exactly
         self._mean = np.zeros((1, self.dim), np.float32)  # the training rows' mean, taken off every row
+        self.reduce_to = min(int(reduce_to), self.dim)
+        self._proj: np.ndarray | None = None  # (dim, reduce_to) principal axes of the centred rows
 
     def _centred(self, rows: np.ndarray) -> np.ndarray:
-        return normalize_rows(rows - self._mean)
+        """What the IVF holds: rows minus the training mean, on the principal axes, unit length."""
+        centred = rows - self._mean
+        return normalize_rows(centred if self._proj is None else centred @ self._proj)
 
     @property
     def indexed(self) -> bool:
@@ -109,10 +116,16 @@ class PrototypeIndex:
         if self._ivf is None or n > 4 * self._trained_at:
             rows = np.flatnonzero(used)
             nlist = int(min(4096, max(16, 4 * math.sqrt(n))))
-            quantizer = faiss.IndexFlatIP(self.dim)
-            ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
             sample = rows if n <= 50 * nlist else np.random.default_rng(0).choice(rows, 50 * nlist, replace=False)
             self._mean = matrix[sample].mean(axis=0, keepdims=True)
+            self._proj = None
+            if self.reduce_to < self.dim:
+                centred = matrix[sample] - self._mean
+                _, _, vt = np.linalg.svd(centred[:min(len(centred), 20000)], full_matrices=False)
+                self._proj = np.ascontiguousarray(vt[:self.reduce_to].T, np.float32)
+            width = self.dim if self._proj is None else self.reduce_to
+            quantizer = faiss.IndexFlatIP(width)
+            ivf = faiss.IndexIVFFlat(quantizer, width, nlist, faiss.METRIC_INNER_PRODUCT)
             ivf.train(self._centred(matrix[sample]))
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # fast remove_ids for updates
             ivf.add_with_ids(self._centred(matrix[rows]), rows.astype(np.int64))
