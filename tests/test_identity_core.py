@@ -319,3 +319,76 @@ def test_a_provisional_link_moves_when_later_views_disagree():
     for k in range(3):
         out = a.assign("cam1", "s", 9.0 + k, [TrackSummary(6, views(p[1], 1, 0.1, 30 + k))])
     assert out == {6: 2} and 3 not in a.gallery and a.relinked == 2
+
+
+def test_views_cut_by_the_border_may_join_but_never_make_or_feed_an_identity():
+    a = _assigner(threshold=0.3, min_features=1, settle_features=6)
+    p = people(3, seed=21)
+    a.assign("cam1", "s", 0.0, [TrackSummary(1, views(p[0], 2, 0.1, 0))])  # A -> 1
+    before = a.gallery.state()["exemplars"].copy()
+
+    def partial(person, k, seed):
+        return TrackSummary(k, views(person, 1, 0.1, seed), partial=np.array([True]))
+
+    # camera 2: A walks in from the side: joins identity 1 on a partial view, which is not stored
+    assert a.assign("cam2", "s", 1.0, [partial(p[0], 5, 1)]) == {5: 1}
+    np.testing.assert_array_equal(a.gallery.state()["exemplars"], before)
+    # a stranger at the border makes nothing (no id yet) ...
+    assert a.assign("cam2", "s", 2.0, [partial(p[0], 5, 2), partial(p[1], 6, 3)]) == {5: 1, 6: 0}
+    assert len(a.gallery) == 1
+    # ... and once whole views come, becomes a new identity
+    out = a.assign("cam2", "s", 3.0, [TrackSummary(5, views(p[0], 1, 0.1, 4)), TrackSummary(6, views(p[1], 1, 0.1, 5))])
+    assert out == {5: 1, 6: 2}
+    # a track that joined on partial views of someone else, whose whole views match nobody
+    # known, becomes a new identity of its own
+    look_alike = views(0.8 * p[0] + 0.2 * p[2], 1, 0.02, 6)
+    out = a.assign("cam2", "s", 4.0, [TrackSummary(5, views(p[0], 1, 0.1, 7)), TrackSummary(6, views(p[1], 1, 0.1, 8)),
+                                      TrackSummary(7, look_alike, partial=np.array([True]))])
+    assert out[7] == 1 or out[7] == 0  # identity 1 is held by track 5 in this camera
+    a.assign("cam1", "s", 5.0, [])
+    out = a.assign("cam2", "s", 6.0, [TrackSummary(6, views(p[1], 1, 0.1, 9)),
+                                      TrackSummary(7, look_alike, partial=np.array([True]))])
+    assert out[7] == 1  # track 5 ended: 7 joins 1 on a partial view
+    for k in range(2):
+        out = a.assign("cam2", "s", 7.0 + k, [TrackSummary(6, views(p[1], 1, 0.1, 10 + k)),
+                                              TrackSummary(7, views(p[2], 1, 0.05, 20 + k))])
+    assert out[7] == 3 and 3 in a.gallery and a.gallery.info(1).exemplars == 2
+
+
+def test_summary_collector_flags_border_views_and_prefers_whole_ones():
+    from types import SimpleNamespace
+
+    from reid_tracker_ros.identity.summaries import SummaryCollector
+
+    def track(tid, box, f, tentative=False):
+        gallery = SimpleNamespace(last=np.full(DIM, f, np.float32))
+        return SimpleNamespace(track_id=tid, is_tentative=tentative, is_deleted=False, frames_since_update=0,
+                               gallery=gallery, last_box=np.array(box, float), score=0.9)
+
+    c = SummaryCollector(period=2, per_track=1)
+    assert c.observe([track(1, [50, 50, 90, 150], 1.0), track(2, [0, 40, 30, 150], 2.0),
+                      track(3, [100, 40, 130, 150], 3.0, tentative=True)], (320, 240)) is None
+    out = {s.track_id: s for s in c.observe([track(1, [300, 50, 320, 150], 4.0), track(2, [0, 40, 30, 150], 5.0)],
+                                            (320, 240))}
+    assert sorted(out) == [1, 2]  # tentative tracks are not reported
+    assert out[1].features[0, 0] == 1.0 and not out[1].partial[0]  # the whole view beats the newer cut one
+    assert out[2].features[0, 0] == 5.0 and out[2].partial[0]
+    with pytest.raises(ValueError, match="period"):
+        SummaryCollector(period=0)
+
+
+def test_summaries_survive_the_message_round_trip():
+    from reid_msgs.msg import TrackSummary as TrackSummaryMsg
+    from reid_msgs.msg import TrackSummaryArray
+
+    from reid_tracker_ros.ros.conversions import summaries_from_msg, summary_msgs_from
+
+    rows = [TrackSummary(3, people(2), 0.8, np.array([False, True])), TrackSummary(4, np.zeros((0, DIM)), 0.5)]
+    msg = TrackSummaryArray(camera="cam1", feature_dim=DIM, tracks=summary_msgs_from(rows, TrackSummaryMsg))
+    back = summaries_from_msg(msg)
+    assert [b.track_id for b in back] == [3, 4] and back[0].partial.tolist() == [False, True]
+    np.testing.assert_allclose(back[0].features, people(2))
+    assert back[1].features.shape == (0, DIM) and back[1].partial is None
+    msg.tracks[0].partial = [1]
+    with pytest.raises(ValueError, match="track 3: 1 partial flags for 2 features"):
+        summaries_from_msg(msg)

@@ -8,7 +8,14 @@ prototype) and takes the nearest identity within ``threshold``, else becomes a n
 Until a linked track has sent ``settle_features`` features the choice is provisional: with
 every report its mean feature is compared again and the track moves to a nearer identity (an
 identity it created itself and nobody else holds is then dropped), because the first views of
-someone walking in are the least typical ones. Tracks of one report are assigned jointly
+someone walking in are the least typical ones.
+
+Views of a person cut by the image border (``TrackSummary.partial``) are never stored and never
+make an identity, but a track that has nothing else may *join* an identity on them, so someone
+walking in from the side gets their global id while still at the border instead of a few
+frames later (each of those frames counts as another identity in a multi-camera IDF1). Its
+whole views decide later: they move it to a nearer identity, or, when they match nobody, make
+it a new one. Tracks of one report are assigned jointly
 (Hungarian), and a track never takes an identity that another track of the *same camera*
 holds at the moment (one person is one track per camera); other cameras may hold it (their
 views may overlap).
@@ -38,6 +45,7 @@ class TrackSummary:
     track_id: int
     features: np.ndarray
     quality: float = 1.0
+    partial: np.ndarray | None = None  # (K,) bool: views cut by the image border (link only)
 
 
 # allowed values of the identity node's settings: the one place (the node's parameter schema
@@ -131,12 +139,16 @@ class IdentityAssigner:
                 del table[tid]
         gone = set(self.gallery.expire(stamp))
         queries: list[tuple[int, np.ndarray]] = []
+        early: list[tuple[int, np.ndarray]] = []
         rechecks: list[int] = []
         for s in summaries:
             tid = int(s.track_id)
             feats = np.asarray(s.features, np.float32).reshape(-1, self.dim)
             if s.quality < cfg.min_quality:
                 feats = feats[:0]
+            partial = feats[:0]
+            if s.partial is not None and len(s.partial) == len(feats) and np.any(s.partial):
+                partial, feats = feats[np.asarray(s.partial, bool)], feats[~np.asarray(s.partial, bool)]
             gid = cam.links.get(tid)
             if gid is not None and (gid in gone or gid not in self.gallery):
                 for table in (cam.links, cam.probation, cam.created):  # forgotten (retention, privacy):
@@ -148,6 +160,8 @@ class IdentityAssigner:
                 del held[:-cfg.settle_features]
                 if len(held) >= cfg.min_features:
                     queries.append((tid, np.stack(held)))
+                elif len(partial):  # only views cut by the border so far: may join, not found
+                    early.append((tid, partial))
             elif tid in cam.probation:
                 views = cam.probation[tid]
                 views.extend(feats)
@@ -165,27 +179,29 @@ class IdentityAssigner:
                 self.gallery.update(gid, feats, stamp, camera)
         if queries:
             self._link(cam, camera, stamp, queries)
+        if early:
+            self._link(cam, camera, stamp, early, create=False)
         if rechecks:
-            self._recheck(cam, rechecks)
+            self._recheck(cam, rechecks, camera, stamp)
         return {int(s.track_id): cam.links.get(int(s.track_id), 0) for s in summaries}
 
-    def _recheck(self, cam: _CameraState, tids: list[int]) -> None:
+    def _recheck(self, cam: _CameraState, tids: list[int], camera: str, stamp: float) -> None:
         """Move provisionally linked tracks to a nearer identity, where there is one now (one
         search for all of them)."""
         means = normalize_rows(np.stack([np.mean(cam.probation[t], axis=0) for t in tids]))
         gids, dist = self.gallery.search(means, self.config.candidates + 1)
         for i, tid in enumerate(tids):
-            self._move(cam, tid, gids[i], dist[i])
+            self._move(cam, tid, gids[i], dist[i], camera, stamp)
 
-    def _move(self, cam: _CameraState, tid: int, gids: np.ndarray, dist: np.ndarray) -> None:
+    def _move(self, cam: _CameraState, tid: int, gids: np.ndarray, dist: np.ndarray, camera: str, stamp: float
+              ) -> None:
         cfg = self.config
         current = cam.links[tid]
         own = cam.created.get(tid) == current
         held = {g for t, g in cam.links.items() if t != tid}
-        limit = cfg.threshold
-        if not own:  # the identity it joined must be beaten
-            where = np.flatnonzero(gids == current)
-            limit = min(limit, float(dist[where[0]]) if len(where) else np.inf)
+        where = np.flatnonzero(gids == current)
+        d_current = float(dist[where[0]]) if len(where) else np.inf
+        limit = cfg.threshold if own else min(cfg.threshold, d_current)  # the joined identity must be beaten
         for g, d in zip(gids.tolist(), dist.tolist()):
             if g <= 0 or g == current or g in held or g not in self.gallery:
                 continue
@@ -197,10 +213,17 @@ class IdentityAssigner:
                     self.gallery.forget(current)
                     self.created -= 1
                 self.relinked += 1
+                return
             break  # the nearest eligible identity decides
+        if not own and d_current > cfg.threshold:
+            # joined on views cut by the border, and its whole views match nobody: a new person
+            gid = self.gallery.add(np.stack(cam.probation[tid]), stamp, camera)
+            cam.links[tid] = cam.created[tid] = gid
+            self.created += 1
+            self.relinked += 1
 
     def _link(self, cam: _CameraState, camera: str, stamp: float,
-              queries: list[tuple[int, np.ndarray]]) -> None:
+              queries: list[tuple[int, np.ndarray]], create: bool = True) -> None:
         cfg = self.config
         means = normalize_rows(np.stack([f.mean(axis=0) for _, f in queries]))
         gids, dist = self.gallery.search(means, cfg.candidates)
@@ -220,6 +243,13 @@ class IdentityAssigner:
             if columns and cost[i, j] <= cfg.threshold:
                 taken[i] = columns[j]
         for i, (tid, feats) in enumerate(queries):
+            if i in taken and not create:  # partial views: a provisional link, nothing stored
+                cam.links[tid] = taken[i]
+                cam.probation[tid] = []
+                self.linked += 1
+                continue
+            if not create:
+                continue
             if i in taken:
                 gid = taken[i]  # provisional until settled: its views are added then
                 self.gallery.update(gid, feats if len(feats) >= cfg.settle_features else feats[:0], stamp, camera)

@@ -1,9 +1,10 @@
 """The tracker's side of the identity node: what to report about its tracks, and when.
 
 Every frame, each confirmed track matched in it lends its newest feature to a small per-track
-buffer (the ``per_track`` newest are kept), unless its box touches the image border (a person
-cut by the border looks like nobody in particular: such views made the first, decisive
-features of people walking into a camera); every ``period`` frames the buffers are flushed as
+buffer (the ``per_track`` newest are kept), flagged ``partial`` while its box touches the image
+border (a person cut by the border looks like nobody in particular: the identity node lets such
+views join an identity but never stores them; a whole view is kept in preference to a newer
+partial one); every ``period`` frames the buffers are flushed as
 :class:`~.assign.TrackSummary` rows, one per track the tracker still holds (tracks lost for a
 few frames are reported without features, so their global id stays theirs). Pure; the
 tracker node turns the rows into a ``reid_msgs/TrackSummaryArray``.
@@ -59,12 +60,15 @@ class SummaryCollector:
             if t.is_tentative or t.is_deleted:
                 continue
             reported.append(t)
-            if t.frames_since_update == 0 and t.gallery.last is not None and (
-                    margin is None or _inside(t.last_box, image_size, margin)):
+            if t.frames_since_update == 0 and t.gallery.last is not None:
+                partial = margin is not None and not _inside(t.last_box, image_size, margin)
                 buf = self._buffers.get(t.track_id)
                 if buf is None:
                     buf = self._buffers[t.track_id] = deque(maxlen=self.per_track)
-                buf.append(t.gallery.last.copy())
+                if partial and buf and not buf[-1][1]:
+                    pass  # a whole view in the buffer is worth more than a newer partial one
+                else:
+                    buf.append((t.gallery.last.copy(), partial))
         self._frames += 1
         if self._frames % self.period:
             return None
@@ -74,6 +78,7 @@ class SummaryCollector:
         out = []
         for t in reported:
             buf = self._buffers.pop(t.track_id, None)
-            feats = np.stack(buf) if buf else np.zeros((0, 0), np.float32)
-            out.append(TrackSummary(int(t.track_id), feats, float(t.score)))
+            feats = np.stack([f for f, _ in buf]) if buf else np.zeros((0, 0), np.float32)
+            partial = np.array([p for _, p in buf], bool) if buf else np.zeros(0, bool)
+            out.append(TrackSummary(int(t.track_id), feats, float(t.score), partial))
         return out

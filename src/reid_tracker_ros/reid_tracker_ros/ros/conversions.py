@@ -147,8 +147,9 @@ def summary_msgs_from(summaries: list[TrackSummary], msg_type) -> list:
     out = []
     for s in summaries:
         feats = np.asarray(s.features, np.float32)
+        partial = np.zeros(0, np.uint8) if s.partial is None else np.asarray(s.partial, np.uint8)
         out.append(msg_type(track_id=int(s.track_id), quality=float(s.quality), feature_count=len(feats),
-                            features=float32_array(feats)))
+                            features=float32_array(feats), partial=uint8_array(partial.tobytes())))
     return out
 
 
@@ -163,7 +164,12 @@ def summaries_from_msg(msg) -> list[TrackSummary]:
         if flat.size != n * dim or (n and not np.isfinite(flat).all()):
             raise ValueError(f"summary of camera {msg.camera!r}, track {t.track_id}: {flat.size} finite feature "
                              f"values expected {n} x {dim}")
-        out.append(TrackSummary(int(t.track_id), flat.reshape(n, dim), float(t.quality)))
+        partial = np.frombuffer(bytes(t.partial), np.uint8) if len(t.partial) else None
+        if partial is not None and len(partial) != n:
+            raise ValueError(f"summary of camera {msg.camera!r}, track {t.track_id}: {len(partial)} partial flags "
+                             f"for {n} features")
+        out.append(TrackSummary(int(t.track_id), flat.reshape(n, dim), float(t.quality),
+                                None if partial is None else partial.astype(bool)))
     return out
 
 
