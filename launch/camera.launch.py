@@ -20,9 +20,9 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, DETECTOR_ALIASES, PACKAGE,
-                                    camera_pipeline, camera_tf_arguments, launch_environment, launch_node_kwargs,
-                                    rviz_config_path)
+from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOPIC, PACKAGE, camera_pipeline,
+                                    camera_tf_arguments, launch_environment, launch_node_kwargs, rviz_config_path)
+from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require, source_need
 
 ARGUMENTS = {
@@ -32,39 +32,26 @@ ARGUMENTS = {
     "camera_info": (DEFAULT_CAMERA_INFO_TOPIC, "sensor_msgs/CameraInfo topic (intrinsics for the 3D positions)"),
     "depth": ("", "depth image aligned to the image (16UC1 mm or 32FC1 m): 3D positions from depth "
                   "(empty: from the ground plane, camera_height_m / camera_pitch_deg in the config)"),
-    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
-    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
-    "tracker": ("", "tracker strategy override (empty: the config's value)"),
-    "rviz": ("false", "true: start RViz with config/reid_tracker.rviz"),
+    **shared("config", "detector", "tracker", "rviz"),
     "fixed_frame": ("", "RViz fixed frame (empty: the .rviz file's base_link)"),
     "camera_tf": ("auto", "publish a static base_link -> camera frame transform from the visualizer's camera "
                           "height and pitch: auto (only with source:=..., where no driver or robot gives TF) | "
                           "true | false"),
-    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
-                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+    **shared("dds_profile"),
 }
-_TRUE = ("true", "1", "yes", "on")
-
-
-def _flag(name: str, value: str) -> bool:
-    if value.lower() not in _TRUE + ("false", "0", "no", "off"):
-        raise RuntimeError(f"{name}:={value} must be true or false")
-    return value.lower() in _TRUE
 
 
 def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
-        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
+    backend = detector_backend(value["detector"])
     if value["camera_tf"] not in ("auto", "true", "false"):
         raise RuntimeError(f"camera_tf:={value['camera_tf']} must be auto, true or false")
-    rviz = _flag("rviz", value["rviz"])
+    rviz = flag("rviz", value["rviz"])
     camera_tf = value["camera_tf"] == "true" or (value["camera_tf"] == "auto" and bool(value["source"]))
     env = launch_environment(value["dds_profile"], os.environ)
     specs = camera_pipeline([value["config"]], image_topic=value["image"], camera_info_topic=value["camera_info"],
                             depth_topic=value["depth"] or None, source=value["source"] or None,
-                            detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None,
-                            tracker=value["tracker"] or None)
+                            detector_backend=backend, tracker=value["tracker"] or None)
     # everything is checked before any process starts: a launch failing half-way would leave
     # the nodes it already started running
     needs = [Need(why=f"the {spec.name} node", off="build the workspace (make setup) and source env.bash",

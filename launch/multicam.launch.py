@@ -20,8 +20,8 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from reid_tracker_ros.graph import (DETECTOR_ALIASES, PACKAGE, launch_environment, launch_node_kwargs,
-                                    multicam_pipeline, rviz_config_path)
+from reid_tracker_ros.graph import PACKAGE, launch_environment, launch_node_kwargs, multicam_pipeline, rviz_config_path
+from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require, source_need
 
 ARGUMENTS = {
@@ -29,40 +29,31 @@ ARGUMENTS = {
     "sources": ("", "comma-separated video files / webcam indices / image folders, one per camera (empty: "
                     "camera drivers publish /<camera>/<image>)"),
     "image": ("image_raw", "image topic inside each camera's namespace"),
-    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
-    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
-    "tracker": ("", "tracker strategy override (empty: the config's value)"),
     "gallery_path": ("", "identity gallery file kept across restarts (empty: the config's value)"),
-    "rviz": ("false", "true: start RViz with config/reid_tracker.rviz"),
-    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
-                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+    **shared("config", "detector", "tracker", "rviz", "dds_profile"),
 }
 
 
 def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
-        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
-    if value["rviz"] not in ("true", "false"):
-        raise RuntimeError(f"rviz:={value['rviz']} must be true or false")
+    rviz = flag("rviz", value["rviz"])
     cameras = [c.strip() for c in value["cameras"].split(",") if c.strip()]
     sources = [s.strip() for s in value["sources"].split(",") if s.strip()] or None
     specs = multicam_pipeline(
         cameras, [value["config"]], image_topic=value["image"], sources=sources,
         identity_overrides={"gallery_path": value["gallery_path"]} if value["gallery_path"] else None,
-        detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None,
-        tracker=value["tracker"] or None)
+        detector_backend=detector_backend(value["detector"]), tracker=value["tracker"] or None)
     needs = [Need(why=f"the {spec.key} node", off="build the workspace (make setup) and source env.bash",
                   package=PACKAGE, executable=spec.executable) for spec in specs]
     needs += [source_need(s) for s in sources or () if source_need(s)]
-    if value["rviz"] == "true":
+    if rviz:
         needs.append(Need(why="rviz:=true", package="rviz2", executable="rviz2",
                           off="rviz:=false starts without it (or install ros-$ROS_DISTRO-rviz2)"))
     require("multicam.launch.py", needs)
     env = launch_environment(value["dds_profile"], os.environ)
     actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
-    if value["rviz"] == "true":
+    if rviz:
         actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log",
                             arguments=["-d", str(rviz_config_path())]))
     return actions

@@ -19,15 +19,13 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
-from reid_tracker_ros.graph import DETECTOR_ALIASES, PACKAGE, launch_environment, launch_node_kwargs, pipeline
+from reid_tracker_ros.graph import PACKAGE, launch_environment, launch_node_kwargs, pipeline
+from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require
 
 ARGUMENTS = {
     "image": ("/camera/image_raw", "input sensor_msgs/Image topic"),
-    "config": ("default.yaml", "parameter YAML applied after config/default.yaml (a path, or a name in config/)"),
-    "detector": ("", "detector backend override: ultralytics (alias yolo) | public (empty: the config's value)"),
-    "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
-                    "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
+    **shared("config", "detector", "dds_profile"),
     "autostart": ("true", "true: the lifecycle nodes configure and activate themselves | false: they wait "
                   "unconfigured for a lifecycle manager (ros2 lifecycle set /detector configure ...)"),
 }
@@ -35,13 +33,10 @@ ARGUMENTS = {
 
 def _actions(context, *_, **__):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    if value["detector"] and value["detector"] not in DETECTOR_ALIASES:
-        raise RuntimeError(f"detector:={value['detector']} is not one of {sorted(DETECTOR_ALIASES)}")
-    if value["autostart"] not in ("true", "false"):
-        raise RuntimeError(f"autostart:={value['autostart']} must be true or false")
+    autostart = flag("autostart", value["autostart"])
     env = launch_environment(value["dds_profile"], os.environ)
     specs = pipeline([value["config"]], image_topic=value["image"],
-                     detector_backend=DETECTOR_ALIASES.get(value["detector"]) if value["detector"] else None)
+                     detector_backend=detector_backend(value["detector"]))
     # checked before any process starts (a half-started launch leaves its nodes running)
     require("tracker.launch.py", [Need(why=f"the {spec.name} node", package=PACKAGE, executable=spec.executable,
                                        off="build the workspace (make setup) and source env.bash")
@@ -50,7 +45,7 @@ def _actions(context, *_, **__):
     actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     for spec in specs:
         kwargs = launch_node_kwargs(spec)
-        if value["autostart"] == "false":
+        if not autostart:
             kwargs["parameters"] = [*kwargs["parameters"], {"autostart": False}]
             # LifecycleNode needs the namespace spelled out (Humble and Jazzy): kwargs has it
             actions.append(LifecycleNode(**kwargs))

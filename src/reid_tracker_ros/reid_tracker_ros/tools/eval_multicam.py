@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import sys
 import time
 from pathlib import Path
 
@@ -24,8 +22,9 @@ import numpy as np
 
 from ..graph import (DETECTOR_ALIASES, EVALUATION_CONFIG, environment, image_subscriber_count,
                      multicam_pipeline)
-from ..mot.io import MotFormatError, read_seqinfo
+from ..mot.io import read_seqinfo
 from ..topics import IDENTITY_ASSIGNMENTS, PUBLIC_DETECTIONS
+from .cli import run_guarded
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -221,18 +220,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        summary = run(args)
-    except (MotFormatError, FileNotFoundError, TimeoutError, RuntimeError, ValueError) as exc:
-        print(f"eval_multicam: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("eval_multicam: interrupted; no metrics", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code, summary = run_guarded("eval_multicam", run, parse_args(argv))
+    if code:
+        return code
     for name, m in summary["per_camera"].items():
         print(f"{name:<24} HOTA {m['HOTA']:6.2f}  IDF1 {m['IDF1']:6.2f}  MOTA {m['MOTA']:6.2f}  IDSW {m['IDSW']}")
     print(f"{'all cameras (global ids)':<24} HOTA {summary['HOTA_global']:6.2f}  IDF1 {summary['IDF1_global']:6.2f}"

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ import numpy as np
 
 from ..graph import DETECTOR_ALIASES, environment, evaluation_pipeline, image_subscriber_count, pipeline
 from ..topics import DEFAULT_IMAGE_TOPIC
-from ..mot.io import MotFormatError, infer_seqinfo, read_seqinfo, write_results
+from ..mot.io import infer_seqinfo, read_seqinfo, write_results
+from .cli import run_guarded
 
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "Frag", "MT",
                "ML")
@@ -264,19 +264,10 @@ def _config_value(specs, node: str, key: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
     # Ctrl-C / SIGTERM (launch shutting down): stop the graph and say so, without a traceback
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        summary = run(args)
-    except (MotFormatError, FileNotFoundError, TimeoutError, RuntimeError, ValueError) as exc:
-        print(f"evaluate: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("evaluate: interrupted; no metrics", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code, summary = run_guarded("evaluate", run, parse_args(argv))
+    if code:
+        return code
     print(format_table(summary))
     print(json.dumps({k: v for k, v in summary.items() if k != "latency_ms"}
                      | {"latency_ms": {s: v.get("p50") for s, v in summary["latency_ms"].items()}}))
