@@ -14,13 +14,16 @@ the local runner starts too (run_graph --cameras cam1,cam2). Cameras on other co
 running their pipeline with the tracker's identity:=true and a distinct camera_name.
 """
 import os
+import tempfile
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from reid_tracker_ros.graph import PACKAGE, launch_environment, launch_node_kwargs, multicam_pipeline, rviz_config_path
+from reid_tracker_ros.config import load_node_parameters
+from reid_tracker_ros.graph import (PACKAGE, launch_environment, launch_node_kwargs, multicam_pipeline,
+                                    multicam_rviz_config)
 from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require, source_need
 
@@ -54,8 +57,12 @@ def _actions(context, *_, **__):
     actions = [SetEnvironmentVariable(k, v) for k, v in {**env, "REID_LAUNCHER_PID": str(os.getpid())}.items()]
     actions += [Node(**launch_node_kwargs(spec)) for spec in specs]
     if rviz:
+        # each camera's image, markers, poses and points; with sources (no robot TF) the view is
+        # fixed in the sources' frame_id, where every camera's markers are drawn
+        frame = load_node_parameters("source", list(specs[0].param_files))["frame_id"] if sources else ""
+        config = multicam_rviz_config(cameras, tempfile.mkdtemp(prefix="reid_multicam_rviz_"), frame)
         actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="log",
-                            arguments=["-d", str(rviz_config_path())]))
+                            arguments=["-d", str(config)]))
     return actions
 
 

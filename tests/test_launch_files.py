@@ -222,3 +222,21 @@ def test_launch_and_config_files_are_installed_with_the_package():
                                                                                  "tracker.launch.py"]
     setup_text = (PKG_DIR / "setup.py").read_text()
     assert 'glob("launch/*.launch.py")' in setup_text and 'glob("config/*.yaml")' in setup_text
+
+
+def test_multicam_rviz_config_shows_every_cameras_topics(tmp_path):
+    """rviz:=true with multicam.launch.py: each visualizer display of the single-camera view,
+    once per camera on that camera's namespaced topic; the rest of the view unchanged."""
+    import yaml
+
+    from reid_tracker_ros.graph import multicam_rviz_config, rviz_config_path
+    from reid_tracker_ros.topics import VISUALIZER_TOPICS
+
+    path = multicam_rviz_config(["left", "right"], tmp_path, fixed_frame="camera_optical_frame")
+    view = yaml.safe_load(path.read_text())["Visualization Manager"]
+    topics = {d["Topic"]["Value"] for d in view["Displays"] if isinstance(d.get("Topic"), dict)}
+    assert topics == {f"/{cam}/{t}" for cam in ("left", "right") for t in VISUALIZER_TOPICS.values()}
+    base = yaml.safe_load(rviz_config_path().read_text())["Visualization Manager"]
+    others = [d["Name"] for d in base["Displays"] if not isinstance(d.get("Topic"), dict)]
+    assert [d["Name"] for d in view["Displays"] if not isinstance(d.get("Topic"), dict)] == others
+    assert view["Global Options"]["Fixed Frame"] == "camera_optical_frame"

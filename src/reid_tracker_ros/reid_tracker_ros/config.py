@@ -125,22 +125,25 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
         ParamSpec("identity", bool, "take part in global identities: publish summaries of the confirmed tracks "
                   "(a few features each) to the identity node and fill Track.global_id from its answers "
                   "(false: no global ids, as without an identity node)"),
-        ParamSpec("camera_name", str, "this camera's name for the identity node ('': the node's namespace)"),
+        ParamSpec("camera_name", str, "this camera's name for the identity node ('': the node's namespace, else "
+                  "the node's name)"),
         ParamSpec("identity_period", int, "frames between two summaries", 1, 1000),
-        ParamSpec("identity_features", int, "newest features per track in one summary", 1, 64),
+        ParamSpec("identity_features", int, "newest features per track in one summary (flagged partial while the "
+                  "box touches the image border)", 1, 64),
         _DEPTH, _AUTOSTART, _DIAG,
     ],
     "identity": [
         ParamSpec("threshold", float, "largest cosine distance between a track's mean feature and an "
                   "identity's prototype for the track to take that identity's global id",
                   *IDENTITY_RANGES["threshold"], dynamic=True),
-        ParamSpec("min_features", int, "features a track must have sent before it is given a global id",
+        ParamSpec("min_features", int, "whole (not partial) features a track must have sent before it is "
+                  "matched or made a new identity (partial views may join an identity earlier)",
                   *IDENTITY_RANGES["min_features"], dynamic=True),
         ParamSpec("settle_features", int, "until a track has sent this many features its global id is "
                   "provisional: re-checked with every summary, it moves to a nearer identity",
                   *IDENTITY_RANGES["settle_features"], dynamic=True),
-        ParamSpec("min_quality", float, "features of tracks whose last detection scored lower are not "
-                  "stored", *IDENTITY_RANGES["min_quality"], dynamic=True),
+        ParamSpec("min_quality", float, "features of tracks whose last detection scored lower are ignored",
+                  *IDENTITY_RANGES["min_quality"], dynamic=True),
         ParamSpec("exemplars", int, "features kept per identity", *IDENTITY_RANGES["exemplars"]),
         ParamSpec("max_identities", int, "identities kept in total (the least recently seen anonymous "
                   "one goes first)", *IDENTITY_RANGES["max_identities"]),

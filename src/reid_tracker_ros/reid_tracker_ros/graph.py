@@ -195,6 +195,35 @@ def rviz_config_path() -> Path:
     return package_share_dir() / "config" / RVIZ_CONFIG
 
 
+def multicam_rviz_config(cameras: list[str], out_dir: str | Path, fixed_frame: str = "") -> Path:
+    """An RViz config for several cameras, written to ``out_dir``: config/reid_tracker.rviz with
+    each of its displays of the visualizer's topics (``/tracks/...``) once per camera, on
+    ``/<camera>/tracks/...`` and named after the camera. ``fixed_frame``: the view's fixed frame
+    ('' keeps the file's, base_link, which a robot's TF connects to every camera)."""
+    import yaml  # noqa: PLC0415 (only launch files need it)
+
+    doc = yaml.safe_load(rviz_config_path().read_text())
+    manager = doc["Visualization Manager"]
+    displays = []
+    for display in manager["Displays"]:
+        topic = display.get("Topic", {}).get("Value", "") if isinstance(display.get("Topic"), dict) else ""
+        if not topic.startswith("/tracks"):
+            displays.append(display)
+            continue
+        for cam in cameras:
+            copy = yaml.safe_load(yaml.safe_dump(display))
+            copy["Topic"]["Value"] = f"/{cam}{topic}"
+            copy["Name"] = f"{display['Name']} ({cam})"
+            displays.append(copy)
+    manager["Displays"] = displays
+    if fixed_frame:
+        manager["Global Options"]["Fixed Frame"] = fixed_frame
+    out = Path(out_dir) / f"reid_tracker_{'_'.join(cameras)}.rviz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
 def camera_tf_arguments(config_files: list[str] | tuple[str, ...] = ("default.yaml",),
                         parent_frame: str = "base_link") -> list[str]:
     """Arguments of tf2_ros' static_transform_publisher (Humble+ flag syntax) placing the

@@ -90,6 +90,16 @@ class PrototypeIndex:
     def indexed(self) -> bool:
         return self._ivf is not None
 
+    @property
+    def nbytes(self) -> int:
+        """Memory of the IVF: its rows (reduced width) with their ids, the cell centres and the
+        projection (0 without an IVF)."""
+        if self._ivf is None:
+            return 0
+        width = self._ivf.d
+        proj = 0 if self._proj is None else self._proj.nbytes
+        return int(self._ivf.ntotal * (width * 4 + 8) + self._ivf.nlist * width * 4 + proj)
+
     def add_row(self, row: int) -> None:
         """A new identity's row."""
         self.moved_row(row)

@@ -147,7 +147,7 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:
             gallery.index = exact  # the IVF is not searched again after this
         runs[name] = time_frames(IdentityAssigner(config, args.dim, gallery), f"cam_{name}", stream, warm)
     indexed = bool(default.indexed)
-    memory = gallery.nbytes + (len(gallery) * args.dim * 4 if indexed else 0)  # + the IVF's copy
+    memory = gallery.nbytes + gallery.index.nbytes  # the gallery's arrays and the IVF's reduced copy
     row = {"identities": n, "indexed": indexed, "build_s": round(build_s, 3), "fill_s": round(fill_s, 2),
            "recall_at_1": round(recall, 4), "exact_correct": round(correct, 4),
            "nn_distance_p50": round(float(np.median(nn[:, 1])), 4), "memory_mb": round(memory / 2 ** 20, 1),
