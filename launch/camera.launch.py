@@ -15,8 +15,7 @@ start). Topics out: /tracks, /tracks/annotated_image, /tracks/markers, /tracks/p
 """
 import os
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -24,6 +23,7 @@ from reid_tracker_ros.graph import (DEFAULT_CAMERA_INFO_TOPIC, DEFAULT_IMAGE_TOP
                                     camera_tf_arguments, launch_environment, launch_node_kwargs, rviz_config_path)
 from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require, source_need
+from reid_tracker_ros.ros.launch_description import launch_description
 
 ARGUMENTS = {
     "source": ("", "play a video file, a webcam index (0) or an image folder through the source node "
@@ -85,7 +85,4 @@ def _actions(context, *_, **__):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_actions)])
+    return launch_description(ARGUMENTS, _actions)

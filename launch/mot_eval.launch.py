@@ -9,9 +9,7 @@ shuts the launch down.
 import os
 from pathlib import Path
 
-from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable,
-                            Shutdown)
+from launch.actions import RegisterEventHandler, SetEnvironmentVariable, Shutdown
 from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -19,6 +17,7 @@ from launch_ros.actions import Node
 from reid_tracker_ros.graph import (DETECTOR_ALIASES, EVALUATOR_EXECUTABLE, PACKAGE, evaluation_pipeline,
                                     image_subscriber_count, launch_environment, launch_node_kwargs)
 from reid_tracker_ros.launch_checks import Need, require
+from reid_tracker_ros.ros.launch_description import launch_description
 
 ARGUMENTS = {
     "seq": ("", "MOTChallenge sequence folder (seqinfo.ini, img1/, det/det.txt, gt/gt.txt)"),
@@ -72,7 +71,4 @@ def _actions(context, *_, **__):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_actions)])
+    return launch_description(ARGUMENTS, _actions)

@@ -16,8 +16,7 @@ running their pipeline with the tracker's identity:=true and a distinct camera_n
 import os
 import tempfile
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -26,6 +25,7 @@ from reid_tracker_ros.graph import (PACKAGE, launch_environment, launch_node_kwa
                                     multicam_rviz_config)
 from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require, source_need
+from reid_tracker_ros.ros.launch_description import launch_description
 
 ARGUMENTS = {
     "cameras": ("cam1,cam2", "comma-separated camera names: each one's nodes run in that namespace"),
@@ -67,7 +67,4 @@ def _actions(context, *_, **__):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_actions)])
+    return launch_description(ARGUMENTS, _actions)

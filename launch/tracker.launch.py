@@ -14,14 +14,14 @@ description the local runner (tests, demo, evaluator) starts, so both run the sa
 """
 import os
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
 from reid_tracker_ros.graph import PACKAGE, launch_environment, launch_node_kwargs, pipeline
 from reid_tracker_ros.launch_arguments import detector_backend, flag, shared
 from reid_tracker_ros.launch_checks import Need, require
+from reid_tracker_ros.ros.launch_description import launch_description
 
 ARGUMENTS = {
     "image": ("/camera/image_raw", "input sensor_msgs/Image topic"),
@@ -55,7 +55,4 @@ def _actions(context, *_, **__):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_actions)])
+    return launch_description(ARGUMENTS, _actions)

@@ -55,8 +55,9 @@ class Node:
     def __init__(self, *, executable, package=None, name=None, namespace=None, exec_name=None, parameters=None,
                  remappings=None, ros_arguments=None, arguments=None, output="log", **ignored):
         assert not ignored, f"unknown Node arguments {sorted(ignored)}"
-        self.kwargs = {"executable": executable, "package": package, "name": name, "parameters": parameters or [],
-                       "remappings": remappings or [], "arguments": arguments or [], "output": output}
+        self.kwargs = {"executable": executable, "package": package, "name": name, "namespace": namespace or "",
+                       "parameters": parameters or [], "remappings": remappings or [], "arguments": arguments or [],
+                       "output": output}
 
 
 class LifecycleNode(Node):
@@ -185,6 +186,30 @@ def test_tracker_launch_declares_arguments_and_starts_the_graph(launch_stub):
     assert all({"autostart": False} in n.kwargs["parameters"] for n in managed)
     with pytest.raises(RuntimeError, match="autostart"):
         _expand(ld, autostart="yes")
+
+
+def test_multicam_launch_starts_one_pipeline_per_camera_and_one_identity_node(launch_stub, tmp_path):
+    ld = _load("multicam.launch.py").generate_launch_description()
+    declared, actions = _expand(ld, cameras="left,right", sources="/data/l.mp4,/data/r.mp4", rviz="true",
+                                gallery_path=str(tmp_path / "g.npz"))
+    assert {"cameras", "sources", "image", "gallery_path", "config", "detector", "tracker", "rviz",
+            "dds_profile"} <= set(declared)
+    nodes = [a for a in actions if isinstance(a, Node)]
+    ours = [n for n in nodes if n.kwargs["package"] == "reid_tracker_ros"]
+    _check_nodes(ours)
+    assert [(n.kwargs["namespace"], n.kwargs["name"]) for n in ours] == [
+        (cam, name) for cam in ("left", "right") for name in ("source", "detector", "embedder", "tracker",
+                                                              "visualizer")] + [("", "identity")]
+    trackers = [n for n in ours if n.kwargs["name"] == "tracker"]
+    assert all({"identity": True, "camera_name": c} in t.kwargs["parameters"]
+               for t, c in zip(trackers, ("left", "right")))
+    assert {"gallery_path": str(tmp_path / "g.npz")} in ours[-1].kwargs["parameters"]
+    rviz = [n for n in nodes if n.kwargs["package"] == "rviz2"]
+    assert len(rviz) == 1 and "right" in Path(rviz[0].kwargs["arguments"][1]).read_text()
+    with pytest.raises(ValueError, match="2 sources for 3 cameras"):
+        _expand(ld, cameras="a,b,c", sources="/data/l.mp4,/data/r.mp4")
+    with pytest.raises(ValueError, match="distinct names"):
+        _expand(ld, cameras="a,a")
 
 
 def test_mot_eval_launch_requires_a_sequence_and_adds_the_evaluator(launch_stub):

@@ -12,8 +12,6 @@ SHARED = {
     "dds_profile": ("robot", "Fast DDS profile: robot (shared memory + UDP) | local (shared memory only, "
                     "this computer) | env (keep FASTRTPS_DEFAULT_PROFILES_FILE from the environment)"),
 }
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
 
 
 def shared(*names: str) -> dict[str, tuple[str, str]]:
@@ -22,10 +20,10 @@ def shared(*names: str) -> dict[str, tuple[str, str]]:
 
 
 def flag(name: str, value: str) -> bool:
-    """A true/false launch argument; RuntimeError naming it otherwise."""
-    if value.lower() not in _TRUE + _FALSE:
+    """A true/false launch argument (as its description says); RuntimeError naming it otherwise."""
+    if value not in ("true", "false"):
         raise RuntimeError(f"{name}:={value} must be true or false")
-    return value.lower() in _TRUE
+    return value == "true"
 
 
 def detector_backend(value: str) -> str | None:
