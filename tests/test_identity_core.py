@@ -392,3 +392,23 @@ def test_summaries_survive_the_message_round_trip():
     msg.tracks[0].partial = [1]
     with pytest.raises(ValueError, match="track 3: 1 partial flags for 2 features"):
         summaries_from_msg(msg)
+
+
+def test_the_threshold_travels_with_the_model(tmp_path):
+    """Cosine distances differ between models (dr's are about a quarter of dr2k's): the identity
+    node takes the threshold from the features' model's metadata, also for a user's model."""
+    import json
+    import shutil
+
+    from reid_tracker_ros.embedding.default_model import SHIPPED_MODEL_DIR, identity_threshold
+
+    assert identity_threshold("reid-mobilenetv2-dr2k") == 0.04
+    assert identity_threshold("reid-mobilenetv2-dr") == 0.01
+    assert identity_threshold("somebody-elses-model") is None
+    mine = tmp_path / "mine.onnx"
+    shutil.copy(SHIPPED_MODEL_DIR / "reid_mobilenetv2_dr.onnx", mine)
+    meta = json.loads((SHIPPED_MODEL_DIR / "reid_mobilenetv2_dr.onnx.json").read_text())
+    meta["name"], meta["extra"]["identity_threshold"] = "my-model", 0.07
+    (tmp_path / "mine.onnx.json").write_text(json.dumps(meta))
+    assert identity_threshold("my-model", str(mine)) == 0.07
+    assert identity_threshold("my-model") is None  # only found through the node's own 'model'

@@ -47,6 +47,7 @@ def test_two_cameras_share_identities_and_keep_them_across_a_restart(cameras, tm
     assert restart["people_across"] >= 2 and restart["kept_global_id"] == restart["people_across"], restart
     log = (tmp_path / "logs" / "identity.log").read_text()
     assert "restarted (exit code 0)" in log and "identities" in log  # loaded the saved gallery
+    assert "threshold 0.04" in log  # the default model's, from its metadata
     saved = load(tmp_path / "gallery.npz")
     assert len(saved["global_ids"]) >= 2 and set(saved["link_cameras"]) <= {"cam1", "cam2"}
 

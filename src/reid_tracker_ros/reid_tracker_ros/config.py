@@ -134,7 +134,8 @@ PARAMETER_SCHEMA: dict[str, list[ParamSpec]] = {
     ],
     "identity": [
         ParamSpec("threshold", float, "largest cosine distance between a track's mean feature and an "
-                  "identity's prototype for the track to take that identity's global id",
+                  "identity's prototype for the track to take that identity's global id; 0: the value the "
+                  "features' model carries in its metadata (extra.identity_threshold), else 0.04",
                   *IDENTITY_RANGES["threshold"], dynamic=True),
         ParamSpec("min_features", int, "whole (not partial) features a track must have sent before it is "
                   "matched or made a new identity (partial views may join an identity earlier)",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..detection.default_weights import default_cache_dir
 from .backends import Embedder, load_embedder
-from .metadata import metadata_path
+from .metadata import metadata_path, read_metadata
 from .tiny_model import TINY_MODEL_NAME, export_tiny_model
 
 DEFAULT_MODEL_FILE = "reid_mobilenetv2_dr2k.onnx"
@@ -74,3 +74,28 @@ def resolve_embedder(model: str, device: str = "auto", max_batch: int = 32) -> E
     """The Embedder for a node's ``model`` parameter (None for ``none``)."""
     path = model_path_for(model)
     return None if path is None else load_embedder(path, device=device, max_batch=max_batch)
+
+
+def identity_threshold(model_name: str, model: str = "default") -> float | None:
+    """The identity node's matching threshold for features of the model called ``model_name``
+    (``extra.identity_threshold`` in its metadata JSON, chosen when the model was validated):
+    looked up in the node's own ``model`` (a path or 'default') and in the shipped models.
+    None when no metadata of that name carries one: distances differ between models, so a
+    threshold chosen for one merges or splits people with another."""
+    candidates = []
+    try:
+        path = model_path_for(model)
+        if path is not None:
+            candidates.append(path)
+    except FileNotFoundError:
+        pass
+    candidates += sorted(SHIPPED_MODEL_DIR.glob("*.onnx"))
+    for path in candidates:
+        try:
+            meta = read_metadata(path)
+        except (FileNotFoundError, ValueError):
+            continue
+        value = meta.extra.get("identity_threshold")
+        if meta.name == model_name and isinstance(value, (int, float)) and 0 < value <= 2:
+            return float(value)
+    return None

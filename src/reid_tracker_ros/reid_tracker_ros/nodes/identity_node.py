@@ -6,13 +6,14 @@ the gallery is loaded from ``gallery_path`` at configure, saved atomically every
 (named people from a folder of crops)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from reid_msgs.msg import IdentityAssignment, TrackSummaryArray
 from reid_msgs.srv import EnrolIdentity, ForgetIdentity, ListIdentities
 
-from ..embedding.default_model import resolve_embedder
+from ..embedding.default_model import identity_threshold, resolve_embedder
 from ..identity import IdentityAssigner, IdentityConfig, load, save_atomic
 from ..identity.enrol import crop_features, read_crops
 from ..ros.conversions import stamp_to_ns, summaries_from_msg
@@ -43,8 +44,8 @@ class IdentityNode(ManagedNode):
         self.core, self.model_name, self._dirty = None, "", False
         if self._path is not None and self._path.exists():
             state = load(self._path)
-            self.core = IdentityAssigner.from_state(IdentityConfig.from_parameters(p), state)
             self.model_name = str(state.get("model_name", ""))
+            self.core = IdentityAssigner.from_state(self._config(), state)
             self._now = float(np.max(state["last_seen"])) if len(state["last_seen"]) else 0.0
             self.get_logger().info(f"gallery {self._path}: {len(self.core.gallery)} identities "
                                    f"({self.model_name or 'model unknown'})")
@@ -66,7 +67,22 @@ class IdentityNode(ManagedNode):
 
     def on_parameters(self, changes: dict) -> None:
         if self.core is not None:
-            self.core.config = IdentityConfig.from_parameters(self.params)
+            self.core.config = self._config()
+
+    def _config(self) -> IdentityConfig:
+        """The core's settings; ``threshold`` 0 takes the one the gallery's model carries in its
+        metadata (``extra.identity_threshold``), since cosine distances differ between models."""
+        config = IdentityConfig.from_parameters(self.params)
+        if self.params["threshold"] > 0:
+            return config
+        threshold = identity_threshold(self.model_name, self.params["model"]) if self.model_name else None
+        if threshold is None:
+            threshold = IdentityConfig().threshold
+            if self.model_name:
+                self.get_logger().warn(f"model {self.model_name!r} carries no identity_threshold in its metadata: "
+                                       f"threshold {threshold:g} (chosen for the shipped default; set 'threshold' "
+                                       "for this model)")
+        return replace(config, threshold=threshold)
 
     def diagnostic_values(self) -> list[tuple[str, str]]:
         values = [("summaries", str(self.summaries)), ("model", self.model_name or "none yet"),
@@ -74,7 +90,8 @@ class IdentityNode(ManagedNode):
         if self.core is not None:
             values += [("identities", str(len(self.core.gallery))), ("cameras", ",".join(sorted(self.core.cameras))),
                        ("created", str(self.core.created)), ("linked", str(self.core.linked)),
-                       ("indexed", str(self.core.gallery.index.indexed))]
+                       ("indexed", str(self.core.gallery.index.indexed)),
+                       ("threshold", f"{self.core.config.threshold:g}")]
         return values
 
     # -- persistence -------------------------------------------------------------------------
@@ -91,8 +108,10 @@ class IdentityNode(ManagedNode):
     def _core_for(self, model: str, dim: int) -> IdentityAssigner | None:
         """The core, made on the first features; None (reported) for features of another model."""
         if self.core is None:
-            self.core = IdentityAssigner(IdentityConfig.from_parameters(self.params), dim)
             self.model_name = model
+            self.core = IdentityAssigner(self._config(), dim)
+            self.get_logger().info(f"gallery of {model or 'unnamed'} features ({dim}-d), threshold "
+                                   f"{self.core.config.threshold:g}")
         if dim != self.core.dim or (model and self.model_name and model != self.model_name):
             self.errors.report("model_mismatch", f"features of {model or '?'}/{dim} cannot be compared with the "
                                f"gallery's {self.model_name or '?'}/{self.core.dim}: ignored")
