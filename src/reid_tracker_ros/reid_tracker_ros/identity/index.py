@@ -28,6 +28,7 @@ a batch goes in once ``flush_at`` rows (1 % of the gallery) are pending: at 100k
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 from contextlib import contextmanager
 
@@ -35,17 +36,22 @@ import numpy as np
 
 from ..vectors import normalize_rows
 
-try:  # optional: brute force without it
-    import faiss  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the install
-    faiss = None
+# optional (brute force without it), and imported only when an index is built: every node
+# imports this package through its message conversions, and none but the identity node with a
+# large gallery needs faiss and its OpenMP runtime
+HAVE_FAISS = importlib.util.find_spec("faiss") is not None
 
-HAVE_FAISS = faiss is not None
+
+def _faiss():
+    import faiss  # type: ignore[import-not-found]  # noqa: PLC0415
+
+    return faiss
 
 
 @contextmanager
 def _one_thread():
     """faiss single-threaded in this thread (OpenMP's thread count is per calling thread)."""
+    faiss = _faiss()
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
@@ -134,6 +140,7 @@ class PrototypeIndex:
                 _, _, vt = np.linalg.svd(centred[:min(len(centred), 20000)], full_matrices=False)
                 self._proj = np.ascontiguousarray(vt[:self.reduce_to].T, np.float32)
             width = self.dim if self._proj is None else self.reduce_to
+            faiss = _faiss()
             quantizer = faiss.IndexFlatIP(width)
             ivf = faiss.IndexIVFFlat(quantizer, width, nlist, faiss.METRIC_INNER_PRODUCT)
             ivf.train(self._centred(matrix[sample]))
