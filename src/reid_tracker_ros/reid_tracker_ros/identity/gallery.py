@@ -229,10 +229,14 @@ class IdentityGallery:
         return True
 
     def _evict_one(self) -> int | None:
-        anon = [(self._last[r], g) for g, r in self._row.items() if g not in self._names]
-        if not anon:
+        """Forget the least recently seen anonymous identity (one array pass, not a Python loop
+        over a full gallery of up to ``max_identities``); None when all are named."""
+        last = np.where(self._used, self._last, np.inf)
+        last[[self._row[g] for g in self._names]] = np.inf
+        r = int(np.argmin(last))
+        if not np.isfinite(last[r]):
             return None
-        gid = min(anon)[1]
+        gid = int(self._gid[r])
         self.forget(gid)
         return gid
 

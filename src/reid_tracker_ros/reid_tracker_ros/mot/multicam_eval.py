@@ -25,6 +25,7 @@ from ..identity import IdentityAssigner, IdentityConfig
 from ..identity.summaries import SummaryCollector, new_session
 from ..tracking.costs import iou_matrix
 from ..types import tlwh_to_xyxy
+from .crowd import write_gt
 from .io import SequenceInfo, read_ground_truth, read_seqinfo, write_results, write_seqinfo
 from .offline import OfflineSequence, frames_of, reported_rows
 
@@ -52,12 +53,7 @@ def union_sequence(seq_dirs: Sequence[str | Path], out: str | Path, lengths: Seq
         gt[:, 0] += off
         rows.append(gt)
     union = Path(out) / "union"
-    gt = np.concatenate(rows)
-    gt = gt[np.lexsort((gt[:, 1], gt[:, 0]))]
-    (union / "gt").mkdir(parents=True, exist_ok=True)
-    with (union / "gt" / "gt.txt").open("w", encoding="utf-8") as fh:
-        fh.writelines(",".join(f"{v:g}" if k not in (2, 3, 4, 5) else f"{v:.2f}" for k, v in enumerate(r)) + "\n"
-                      for r in gt.tolist())
+    write_gt(union / "gt" / "gt.txt", np.concatenate(rows))  # sorted by frame, id
     write_seqinfo(SequenceInfo(name="union", frame_rate=infos[0].frame_rate,
                                seq_length=int(sum(i.seq_length for i in infos)), im_width=infos[0].im_width,
                                im_height=infos[0].im_height), union)
