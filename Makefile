@@ -8,7 +8,7 @@ SEQ ?=
 TRACKER ?=
 FRAMES ?= 300
 
-.PHONY: setup demo test eval eval-multicam soak reid-eval bench-tracker bench-live bench-identity clean help
+.PHONY: setup demo test eval eval-multicam soak reid-eval bench-tracker tune-tracker bench-live bench-identity clean help
 help:
 	@echo "make setup   create .venv, install pinned requirements, colcon build (idempotent)"
 	@echo "make demo    synthetic MOT sequence -> rosbag2 -> running nodes -> HOTA/MOTA/IDF1, fps"
@@ -16,6 +16,7 @@ help:
 	@echo "make eval-multicam SEQ=\"cam1 cam2\"  several cameras, one identity node: per-camera and global IDF1"
 	@echo "make eval SEQ=<MOTChallenge folder> [TRACKER=deepsort|sort] [DETECTOR=public|yolo]"
 	@echo "make bench-tracker [SEQ=\"<MOT folder> ...\"] [BENCH_ARGS=\"--split dev\"]  ours vs BoxMOT and Ultralytics on the validation suite's test split (.venv-bench)"
+	@echo "make tune-tracker TRACKER=botsort GRID=\"key=v1,v2 ...\" [SEQ=...]  settings ranked by their worst family on the dev split (last line JSON)"
 	@echo "make bench-live [IMGSZ=960] [VIDEO=<video>]  camera graph vs Ultralytics' model.track, realtime latency (last line JSON)"
 	@echo "make bench-identity [IDENTITY_SIZES=\"1000 10000 100000\"]  identity gallery: assignment ms per frame vs stored identities (last line JSON)"
 	@echo "make reid-eval DATA=<Market-1501-layout folder> [MODEL=<.onnx|.pt|default>]  rank-1/mAP (+ re-ranking)"
@@ -46,6 +47,12 @@ eval-multicam: setup
 reid-eval: setup
 	@test -n "$(DATA)" || { echo "usage: make reid-eval DATA=<Market-1501-layout folder> [MODEL=<.onnx|.pt|default>]"; exit 2; }
 	@$(RUN) python -m reid_training.evaluate --data "$(DATA)" --model "$(or $(MODEL),default)" $(REID_EVAL_ARGS)
+
+# Settings of one of our trackers ranked by their worst family (mean HOTA) on the validation
+# suite's dev split, or on SEQ: how every preset default was chosen (docs/validation.md).
+tune-tracker: setup
+	@test -n "$(TRACKER)" || { echo "usage: make tune-tracker TRACKER=<name> GRID=\"key=v1,v2 ...\" [SEQ=\"<MOT folder> ...\"] [TUNE_ARGS=--motion-only]"; exit 2; }
+	@$(RUN) python -m reid_tracker_ros.tools.tune_tracker --tracker $(TRACKER) $(if $(GRID),--grid $(GRID)) $(if $(SEQ),--seq $(SEQ)) $(TUNE_ARGS)
 
 SOAK_FRAMES ?= 10000
 soak: setup

@@ -2,6 +2,7 @@
 known input errors reported in one line with exit code 2, Ctrl-C with 130, no traceback."""
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from typing import Any, Callable
@@ -24,3 +25,14 @@ def run_guarded(prog: str, run: Callable[[Any], dict], args: Any) -> tuple[int, 
         return 130, None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def key_value(text: str, flag: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from a command line; VALUE read as JSON (numbers, true/false), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"{flag} {text!r}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value

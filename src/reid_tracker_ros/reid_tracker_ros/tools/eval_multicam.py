@@ -24,7 +24,7 @@ from ..graph import (DETECTOR_ALIASES, EVALUATION_CONFIG, environment, image_sub
                      multicam_pipeline)
 from ..mot.io import read_seqinfo
 from ..topics import IDENTITY_ASSIGNMENTS, PUBLIC_DETECTIONS
-from .cli import run_guarded
+from .cli import key_value, run_guarded
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -49,16 +49,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="output folder (default runs/eval-multicam/<first camera>)")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
-
-
-def _override(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise ValueError(f"--identity {text!r}: expected KEY=VALUE")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -96,7 +86,7 @@ def run(args: argparse.Namespace) -> dict:
     from .evaluate import replay_frames, tracks_to_rows
     from .replay import DEPTH, ReplayNode
 
-    identity = dict(_override(t) for t in args.identity)
+    identity = dict(key_value(t, "--identity") for t in args.identity)
     if args.gallery_path or args.restart_at:
         identity["gallery_path"] = str(Path(args.gallery_path or out / "gallery.npz").resolve())
         if not args.gallery_path:
