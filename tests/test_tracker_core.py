@@ -165,6 +165,33 @@ def test_lost_track_keeps_its_size_but_not_its_place(keep):
         assert h > h0 + 5 * 1.5  # still growing at ~2 px/frame
 
 
+@pytest.mark.parametrize("tentative_last", [False, True])
+def test_tentative_track_cannot_take_a_confirmed_tracks_detection(tentative_last):
+    """A duplicate box starts a tentative track beside an established one; next frame the one
+    detection overlaps the newcomer better. With ``tentative_last`` the established track keeps
+    it (confirmed tracks match first) and the newcomer dies; without, the id switches."""
+    tracker = build_tracker({"strategy": "sort", "n_init": 2, "tentative_last": tentative_last})
+    for _ in range(5):
+        tracker.update(dets([box_at(100, 200)]))
+    tracker.update(dets([box_at(100, 200), box_at(108, 200)]))
+    s = tracker.update(dets([box_at(107, 200)]))
+    owner = s.track_ids[s.frames_since_update == 0].tolist()
+    assert owner == ([1] if tentative_last else [2])
+    if tentative_last:
+        assert [t.track_id for t in tracker.tracks] == [1]
+
+
+def test_tentative_last_orders_every_open_stage():
+    """Stages that match every track run for confirmed tracks; the first one again for
+    tentative tracks; stages with their own selection (ByteTrack's) are left as they are."""
+    names = lambda t: [(type(s).__name__, s.track_selector.__name__) for s in t.strategy.stages]  # noqa: E731
+    assert names(build_tracker({"strategy": "ocsort", "tentative_last": True})) == [
+        ("MomentumStage", "select_confirmed"), ("IoUStage", "select_confirmed"),
+        ("MomentumStage", "select_tentative")]
+    assert (names(build_tracker({"strategy": "bytetrack", "tentative_last": True}))
+            == names(build_tracker({"strategy": "bytetrack", "tentative_last": False})))
+
+
 def test_report_lost_false_reports_only_updated_tracks():
     tracker = build_tracker({"strategy": "sort", "report_lost": False, "n_init": 1})
     tracker.update(dets([box_at(100, 200), box_at(400, 200)]))

@@ -9,6 +9,7 @@ from reid_tracker_ros.tools import tune_tracker as tune
 
 
 def test_grid_rows_are_the_preset_then_every_combination():
+    assert tune.grid_rows("ocsort", ["oru=false"])[1] == ("oru=False", {"oru": False})
     rows = tune.grid_rows("bytetrack", ["max_age=10,30", "fuse_score=true,false"])
     assert rows[0] == ("preset", {})
     assert [o for _, o in rows[1:]] == [{"max_age": 10, "fuse_score": True}, {"max_age": 10, "fuse_score": False},

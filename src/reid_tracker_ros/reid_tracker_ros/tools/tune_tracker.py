@@ -53,9 +53,9 @@ def grid_rows(tracker: str, grid: list[str]) -> list[tuple[str, dict[str, Any]]]
     validated by building the tracker (a bad key or value raises ValueError naming it)."""
     axes = []
     for text in grid:
-        key, values = key_value(text, "--grid")
-        parts = values.split(",") if isinstance(values, str) else [values]
-        axes.append([(key, key_value(f"{key}={v}", "--grid")[1]) for v in parts])
+        key, _ = key_value(text, "--grid")
+        parts = text.partition("=")[2].split(",")
+        axes.append([key_value(f"{key}={v}", "--grid") for v in parts])
     rows: list[tuple[str, dict[str, Any]]] = [("preset", {})]
     for combo in itertools.product(*axes) if axes else []:
         overrides = dict(combo)

@@ -82,6 +82,7 @@ class TrackerConfig:
     with_appearance: bool = False  # ByteTrack: BoT-SORT's IoU/appearance fusion; BoostTrack: embeddings
     proximity_iou_distance: float = 0.5  # appearance only counts where 1 - IoU <= this (BoT-SORT)
     # OC-SORT
+    tentative_last: bool = False  # tentative tracks only get detections confirmed ones left
     delta_t: int = 3  # frames between the observations that give a track's direction (OCM)
     inertia: float = 0.2  # weight of the direction-consistency term (OCM)
     oru: bool = True  # observation-centric re-update after a gap (OC-SORT, Deep OC-SORT)

@@ -27,6 +27,7 @@ Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.config`
 """
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -343,6 +344,27 @@ class MatchingCascade(Stage):
 
 
 # ---------------------------------------------------------------------- strategies
+def confirmed_first(stages: list[Stage]) -> list[Stage]:
+    """``tentative_last``: stages that match every track are run for confirmed tracks only,
+    then the first of them again for tentative tracks on the detections left. A track born
+    from one stray box (a duplicate, a part of a person) then cannot take an established
+    track's detection because its box happens to overlap a little better, as ByteTrack and
+    DeepSORT already ensure with their own stage order. Stages that already select tracks
+    keep their selection."""
+    open_stages = [s for s in stages if s.track_selector is select_all]
+    if not open_stages:
+        return stages
+    out = []
+    for stage in stages:
+        if stage.track_selector is select_all:
+            stage = copy.copy(stage)
+            stage.track_selector = select_confirmed
+        out.append(stage)
+    tentative = copy.copy(open_stages[0])
+    tentative.track_selector = select_tentative
+    return out + [tentative]
+
+
 class Strategy(ABC):
     """Ordered association stages plus per-strategy hooks."""
 
@@ -376,7 +398,8 @@ class Strategy(ABC):
 
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
-        self.stages: list[Stage] = self.build_stages(config)
+        stages = self.build_stages(config)
+        self.stages: list[Stage] = confirmed_first(stages) if config.tentative_last else stages
 
     @abstractmethod
     def build_stages(self, config: TrackerConfig) -> list[Stage]:
