@@ -188,6 +188,9 @@ def test_tentative_last_orders_every_open_stage():
     assert names(build_tracker({"strategy": "ocsort", "tentative_last": True})) == [
         ("MomentumStage", "select_confirmed"), ("IoUStage", "select_confirmed"),
         ("MomentumStage", "select_tentative")]
+    assert names(build_tracker({"strategy": "deepsort", "tentative_last": True}))[1:] == [
+        ("IoUStage", "select_iou_fallback&select_confirmed"),
+        ("IoUStage", "select_iou_fallback&select_tentative")]
     assert (names(build_tracker({"strategy": "bytetrack", "tentative_last": True}))
             == names(build_tracker({"strategy": "bytetrack", "tentative_last": False})))
 

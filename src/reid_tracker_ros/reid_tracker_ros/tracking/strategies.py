@@ -344,24 +344,38 @@ class MatchingCascade(Stage):
 
 
 # ---------------------------------------------------------------------- strategies
+def restricted(selector: Selector, to: Selector) -> Selector:
+    """``selector`` and ``to`` both (``to`` itself when ``selector`` takes every track)."""
+    if selector is select_all:
+        return to
+
+    def both(ctx: FrameContext, rows: np.ndarray) -> np.ndarray:
+        return selector(ctx, rows) & to(ctx, rows)
+
+    both.__name__ = f"{selector.__name__}&{to.__name__}"
+    return both
+
+
 def confirmed_first(stages: list[Stage]) -> list[Stage]:
-    """``tentative_last``: stages that match every track are run for confirmed tracks only,
-    then the first of them again for tentative tracks on the detections left. A track born
-    from one stray box (a duplicate, a part of a person) then cannot take an established
-    track's detection because its box happens to overlap a little better, as ByteTrack and
-    DeepSORT already ensure with their own stage order. Stages that already select tracks
-    keep their selection."""
-    open_stages = [s for s in stages if s.track_selector is select_all]
-    if not open_stages:
+    """``tentative_last``: stages that may match tentative tracks (every track, or DeepSORT's
+    IoU fallback) run for confirmed tracks only, then the first of them again for tentative
+    tracks on the detections left. A track born from one stray box (a duplicate, a part of a
+    person) then cannot take an established track's detection because its box happens to
+    overlap a little better. Pipelines that already give tentative tracks their own stage
+    (ByteTrack's, BoT-SORT's) are left as they are."""
+    if any(s.track_selector is select_tentative for s in stages):
         return stages
-    out = []
+    out, first_open = [], None
     for stage in stages:
-        if stage.track_selector is select_all:
+        if stage.track_selector in (select_all, select_iou_fallback):
+            first_open = first_open or stage
             stage = copy.copy(stage)
-            stage.track_selector = select_confirmed
+            stage.track_selector = restricted(stage.track_selector, select_confirmed)
         out.append(stage)
-    tentative = copy.copy(open_stages[0])
-    tentative.track_selector = select_tentative
+    if first_open is None:
+        return stages
+    tentative = copy.copy(first_open)
+    tentative.track_selector = restricted(first_open.track_selector, select_tentative)
     return out + [tentative]
 
 
