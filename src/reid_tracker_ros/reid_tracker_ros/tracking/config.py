@@ -73,6 +73,10 @@ class TrackerConfig:
     # as ByteTrack's and BoT-SORT's filters do: worst dev family up by 0.3 to 2.4 HOTA for 7 of the
     # 8 presets, StrongSORT a tie (docs/validation.md)
     lost_keep_size: bool = True
+    # stages that may match tentative tracks run for confirmed tracks first, then for tentative
+    # ones on the detections left (strategies.confirmed_first; on in the SORT, DeepSORT,
+    # StrongSORT, OC-SORT and Deep OC-SORT presets, docs/validation.md)
+    tentative_last: bool = False
     # score split (ByteTrack, BoT-SORT, OC-SORT): first stage on high scores, second on the rest
     high_score: float = 0.5  # detections >= this are "high"; below it only the second stage sees them
     low_score: float = 0.1  # detections below this are ignored by score-split strategies
@@ -82,7 +86,6 @@ class TrackerConfig:
     with_appearance: bool = False  # ByteTrack: BoT-SORT's IoU/appearance fusion; BoostTrack: embeddings
     proximity_iou_distance: float = 0.5  # appearance only counts where 1 - IoU <= this (BoT-SORT)
     # OC-SORT
-    tentative_last: bool = False  # tentative tracks only get detections confirmed ones left
     delta_t: int = 3  # frames between the observations that give a track's direction (OCM)
     inertia: float = 0.2  # weight of the direction-consistency term (OCM)
     oru: bool = True  # observation-centric re-update after a gap (OC-SORT, Deep OC-SORT)

@@ -23,6 +23,9 @@ trackers are small subclasses:
   stage maximising IoU + confidence-scaled IoU and shape similarity + Mahalanobis similarity
   (+ appearance), with per-track confidence from its age and time since update.
 
+With ``tentative_last`` (:func:`confirmed_first`) the stages that may match tentative tracks
+run for confirmed tracks first, then once more for tentative ones on what is left.
+
 Settings of each tracker live in ``config/trackers/<name>.yaml`` (:mod:`.config`).
 """
 from __future__ import annotations
