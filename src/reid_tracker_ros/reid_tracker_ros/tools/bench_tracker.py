@@ -87,7 +87,7 @@ def _file_digest(path: Path) -> str:
 
 
 def load_with_features(seq_dir: Path, embedder_model: str, cache_dir: Path,
-                       max_frames: int | None = None) -> OfflineSequence:
+                       max_frames: int | None = None, progress: bool = True) -> OfflineSequence:
     """The folder by the offline loop's input rule, plus every detection's embedding, computed
     once per (sequence, detections, model) and cached in ``cache_dir``."""
     seq = load_sequence(seq_dir, max_frames)
@@ -106,7 +106,7 @@ def load_with_features(seq_dir: Path, embedder_model: str, cache_dir: Path,
         if cached["counts"].tolist() == n_dets:
             seq.embeddings = list(np.split(cached["features"], np.cumsum(n_dets)[:-1]))
             return seq
-    seq.embeddings = embed_sequence(seq, embedder)
+    seq.embeddings = embed_sequence(seq, embedder, progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, features=np.concatenate(seq.embeddings) if seq.embeddings else np.zeros((0, 1), np.float32),

@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--motion-only", action="store_true", help="add the preset without appearance features")
     p.add_argument("--embedder", default="default", help="embedder model ('default', a path, or 'none')")
     p.add_argument("--out", type=Path, default=Path("runs/tune_tracker"))
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (suite generation, embedding, runs)")
     return p.parse_args(argv)
 
 
@@ -77,18 +78,20 @@ def summarise(per_seq: dict[str, dict], families: dict[str, str]) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     rows = grid_rows(args.tracker, args.grid)
-    folders = [p.resolve() for p in args.seq] or ensure_split(args.out / "validation", args.split)
+    progress = not args.no_progress
+    folders = [p.resolve() for p in args.seq] or ensure_split(args.out / "validation", args.split,
+                                                              progress=progress)
     missing = [str(p) for p in folders if not (p / "det" / "det.txt").is_file()]
     if missing:
         raise FileNotFoundError(f"no det/det.txt in {', '.join(missing)}")
-    data = [load_with_features(p, args.embedder, args.out / "features") for p in folders]
+    data = [load_with_features(p, args.embedder, args.out / "features", progress=progress) for p in folders]
     families = {d.name: family_of(p) or "other" for d, p in zip(data, folders)}
     if args.motion_only:
         rows.insert(1, ("preset, motion only", {}))
     from tqdm import tqdm
 
     out_rows = []
-    bar = tqdm(total=len(rows) * len(data), unit="run", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(total=len(rows) * len(data), unit="run", disable=not progress, file=sys.stderr)
     for name, overrides in rows:
         per_seq = {}
         for d in data:
