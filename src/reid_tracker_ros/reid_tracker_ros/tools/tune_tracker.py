@@ -27,11 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from ..mot.families import ensure_split, family_of
+from ..mot.families import ensure_split
 from ..mot.offline import score
 from ..tracking import build_tracker, strategy_names
-from .bench_tracker import load_with_features, run_ours
+from .bench_tracker import family_summary, load_with_features, run_ours
 from .cli import key_value, run_guarded
+
+
+MOTION_ONLY_ROW = "preset, motion only"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,17 +68,6 @@ def grid_rows(tracker: str, grid: list[str]) -> list[tuple[str, dict[str, Any]]]
     return rows
 
 
-def summarise(per_seq: dict[str, dict], families: dict[str, str]) -> dict:
-    """Mean HOTA/IDF1 per family and the worst family (the number defaults are chosen by)."""
-    acc: dict[str, list[tuple[float, float]]] = {}
-    for seq, m in per_seq.items():
-        acc.setdefault(families[seq], []).append((m["HOTA"], m["IDF1"]))
-    fams = {f: {"HOTA": round(float(np.mean([h for h, _ in v])), 2),
-                "IDF1": round(float(np.mean([i for _, i in v])), 2)} for f, v in sorted(acc.items())}
-    worst = {k: min(m[k] for m in fams.values()) for k in ("HOTA", "IDF1")}
-    return {"worst": worst, "families": fams}
-
-
 def run(args: argparse.Namespace) -> dict:
     rows = grid_rows(args.tracker, args.grid)
     progress = not args.no_progress
@@ -85,24 +77,27 @@ def run(args: argparse.Namespace) -> dict:
     if missing:
         raise FileNotFoundError(f"no det/det.txt in {', '.join(missing)}")
     data = [load_with_features(p, args.embedder, args.out / "features", progress=progress) for p in folders]
-    families = {d.name: family_of(p) or "other" for d, p in zip(data, folders)}
+    by_name = {d.name: p for d, p in zip(data, folders)}
     if args.motion_only:
-        rows.insert(1, ("preset, motion only", {}))
+        rows.insert(1, (MOTION_ONLY_ROW, {}))
     from tqdm import tqdm
 
     out_rows = []
     bar = tqdm(total=len(rows) * len(data), unit="run", disable=not progress, file=sys.stderr)
     for name, overrides in rows:
+        slug = "".join(c if c.isalnum() or c in "=.-" else "_" for c in name)
         per_seq = {}
         for d in data:
-            if name == "preset, motion only":
+            if name == MOTION_ONLY_ROW:
                 d = dataclasses.replace(d, embeddings=None)
             result = run_ours(args.tracker, d, cmc=True, overrides=overrides)
-            slug = "".join(c if c.isalnum() or c in "=.-" else "_" for c in name)
             m = score(result, d, args.out / "results" / slug / f"{d.name}.txt")
             per_seq[d.name] = {k: round(float(m[k]), 2) for k in ("HOTA", "IDF1", "MOTA")} | {"IDSW": int(m["IDSW"])}
             bar.update()
-        out_rows.append({"name": name, "overrides": overrides, **summarise(per_seq, families),
+        # bench_tracker's per-family means (one "tracker" per row, side "ours")
+        fams = family_summary({seq: {name: {"ours": m}} for seq, m in per_seq.items()}, by_name)[name]["ours"]
+        worst = fams.pop("worst")
+        out_rows.append({"name": name, "overrides": overrides, "worst": worst, "families": dict(sorted(fams.items())),
                          "sequences": per_seq})
     bar.close()
     out_rows.sort(key=lambda r: (-r["worst"]["HOTA"], -np.mean([f["HOTA"] for f in r["families"].values()])))
